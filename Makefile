@@ -1,0 +1,64 @@
+# CampusGuard: the two commands are `make demo` and `make test`.
+# Both create or update .venv themselves; `make test` also installs the Debian packages the
+# tests need when it runs as root (see tests/system-packages.txt).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stamp-install
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+
+.PHONY: all venv demo test test-long lint fmt system-deps bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "error: cannot create $(VENV): install python3-venv (apt-get install python3-venv)"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/campusguard demo $(DEMO_ARGS)
+
+# Debian packages the tests talk to (real servers, never mocks). Installed when missing and
+# running as root; otherwise the tests that need one fail with a message naming it.
+system-deps:
+	@missing=""; for p in $$(grep -v '^#' tests/system-packages.txt); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	    for s in $$missing; do (systemctl disable --now $$s >/dev/null 2>&1 || true); done; \
+	  else \
+	    echo "warning: missing Debian packages:$$missing (run make test as root to install them); the tests that need them will fail"; \
+	  fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(STAMP) system-deps lint
+	$(BIN)/python -m pytest -q -m "not long" $(PYTEST_ARGS)
+
+test-long: $(STAMP) system-deps
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q -m long $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis var

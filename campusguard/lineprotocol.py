@@ -1,0 +1,366 @@
+"""InfluxDB line protocol: encode metrics to it and parse it back.
+
+The wire format between agent and collector, and what the collector's InfluxDB-compatible write
+endpoint accepts. Rules follow InfluxDB's published line-protocol reference; the escaping table
+is in :mod:`campusguard.lineprotocol_parse`, which holds the careful parser. In short:
+
+- measurement: ``\\,`` and ``\\ ``; tag keys, tag values, field keys: ``\\,`` ``\\=`` ``\\ ``;
+  string field values are double-quoted with ``\\"`` and ``\\\\``. ``\\\\`` stands for one
+  backslash everywhere; a backslash before anything else is kept literally. The encoder writes a
+  backslash doubled only where it has to (before a special character, another backslash, or at
+  the end of a name), so ordinary values such as ``C:\\temp`` are written unchanged.
+- newlines cannot appear in measurement names, tag keys or values or field keys (the encoder
+  raises ValueError); string field values may hold raw newlines (InfluxDB accepts them inside
+  the quotes) and the parser reads such a record across lines.
+- floats (``1``, ``1.0``, ``-1.5e10``); ``i`` int64; ``u`` uint64 (:class:`UInt`); strings;
+  booleans ``t T true True TRUE f F false False FALSE``. NaN and Inf are refused both ways.
+- the timestamp is optional, an integer in the range InfluxDB documents
+  (``TIME_MIN`` .. ``TIME_MAX``, int64 minus its two reserved ends), in ``precision`` units.
+
+Parse errors are :class:`~campusguard.errors.LineProtocolError` with a 1-based line and a 1-based
+column (in characters) that points at the offending character or at the first character of the
+offending token.
+
+Speed: :func:`parse` reads lines with neither a backslash nor a double quote by ``str.split``
+(the common case); on any doubt it hands the line to the careful scanner, which decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final, NoReturn
+
+from campusguard.errors import LineProtocolError
+from campusguard.lineprotocol_parse import (
+    TIME_MAX,
+    TIME_MIN,
+    field_value,
+    parse_record,
+    timestamp,
+)
+from campusguard.metric import INT64_MAX, INT64_MIN, FieldValue, Metric, UInt
+
+__all__ = [
+    "PRECISIONS",
+    "TIME_MAX",
+    "TIME_MIN",
+    "encode",
+    "encode_bytes",
+    "encode_metric",
+    "parse",
+    "parse_line",
+]
+
+# Nanoseconds per unit: InfluxDB v2 names (ns, us, ms, s) and the v1 /write aliases (n, u, m, h).
+PRECISIONS: Final[dict[str, int]] = {
+    "ns": 1,
+    "us": 1_000,
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "n": 1,
+    "u": 1_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+}
+
+_MEASUREMENT_SPECIAL: Final = re.compile(r"\\+|[, ]")
+_KEY_SPECIAL: Final = re.compile(r"\\+|[,= ]")
+_DIGITS: Final = frozenset("0123456789")
+_FLOAT_FIRST: Final = frozenset("-.0123456789")
+
+
+# --- encoding ---------------------------------------------------------------------------------
+# str.replace beats str.translate several times over on short names, so escaping is done with
+# it, and skipped altogether for a metric none of whose names holds a special character.
+
+
+def _escape_backslashes(match: re.Match[str], specials: str) -> str:
+    token = match.group()
+    if token[0] != "\\":
+        return "\\" + token
+    after = match.string[match.end() : match.end() + 1]
+    # n backslashes then a special character, or the end of the name: each one doubled.
+    # n backslashes then an ordinary character: 2n-1 of them read back as n.
+    if not after or after in specials:
+        return token * 2
+    return "\\" * (2 * len(token) - 1)
+
+
+def _escape_measurement(name: str) -> str:
+    if "\n" in name:
+        raise ValueError(
+            f"measurement {name!r} contains a newline, which line protocol cannot carry"
+        )
+    if "\\" in name:
+        return _MEASUREMENT_SPECIAL.sub(lambda m: _escape_backslashes(m, ", "), name)
+    return name.replace(",", "\\,").replace(" ", "\\ ")
+
+
+def _escape_key(name: str) -> str:
+    if "\n" in name:
+        raise ValueError(f"tag or field name {name!r} contains a newline (only strings can)")
+    if "\\" in name:
+        return _KEY_SPECIAL.sub(lambda m: _escape_backslashes(m, ",= "), name)
+    return name.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _encode_value(key: str, value: FieldValue) -> str:
+    if isinstance(value, str):
+        if "\\" in value or '"' in value:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, UInt):
+        return f"{int(value)}u"
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(f"integer field {key!r} out of the int64 range: {value}")
+        return f"{int(value)}i"
+    if isinstance(value, float):
+        if value - value != 0.0:
+            raise ValueError(f"float field {key!r} is {value}: NaN and Inf are not allowed")
+        return float.__repr__(value)
+    raise TypeError(f"unsupported type {type(value).__name__} of field {key!r}")
+
+
+def encode_metric(m: Metric) -> str:
+    """One line of line protocol, without the trailing newline.
+
+    Tags are sorted by key; tags with an empty key or value are dropped (InfluxDB refuses them).
+    Raises ValueError for a metric line protocol cannot carry: empty measurement or one that
+    starts with ``#``, no fields, an empty field key, a newline in a name, NaN or Inf, an int out
+    of int64, a timestamp out of range; TypeError for an unsupported field value type.
+    """
+    measurement = m.measurement
+    tags = m.tags
+    fields = m.fields
+    if not measurement:
+        raise ValueError("empty measurement name")
+    if measurement[0] == "#":
+        raise ValueError(f"measurement {measurement!r} starts with '#' (it would be a comment)")
+    if not fields:
+        raise ValueError(f"metric {measurement!r} has no fields")
+    names = "".join([measurement, *tags, *tags.values(), *fields])
+    if " " in names or "," in names or "=" in names or "\\" in names or "\n" in names:
+        measurement = _escape_measurement(measurement)
+        tag_items = [(_escape_key(k), _escape_key(v)) for k, v in sorted(tags.items()) if k and v]
+        field_items = [(_escape_key(k), v) for k, v in fields.items()]
+    else:
+        tag_items = sorted(tags.items())
+        field_items = list(fields.items())
+    out = [measurement]
+    for key, tag_value in tag_items:
+        if key and tag_value:
+            out.append(f",{key}={tag_value}")
+    sep = " "
+    for key, value in field_items:
+        if not key:
+            raise ValueError(f"metric {m.measurement!r} has an empty field key")
+        kind = type(value)
+        if kind is float:
+            if value - value != 0.0:  # type: ignore[operator]
+                raise ValueError(f"float field {key!r} is {value}: NaN and Inf are not allowed")
+            out.append(f"{sep}{key}={value!r}")
+        elif kind is int and INT64_MIN <= value <= INT64_MAX:  # type: ignore[operator]
+            out.append(f"{sep}{key}={value}i")
+        else:
+            out.append(f"{sep}{key}={_encode_value(key, value)}")
+        sep = ","
+    time_ns = m.time_ns
+    if time_ns is not None:
+        if isinstance(time_ns, bool) or not isinstance(time_ns, int):
+            raise TypeError(f"timestamp must be an int of ns, not {type(time_ns).__name__}")
+        if not TIME_MIN <= time_ns <= TIME_MAX:
+            raise ValueError(f"timestamp out of range: {time_ns}")
+        out.append(f" {time_ns}")
+    return "".join(out)
+
+
+def encode(metrics: Iterable[Metric]) -> str:
+    """Lines joined by ``\\n``, with a trailing ``\\n`` when there is at least one."""
+    lines = [encode_metric(m) for m in metrics]
+    if not lines:
+        return ""
+    lines.append("")
+    return "\n".join(lines)
+
+
+def encode_bytes(metrics: Iterable[Metric]) -> bytes:
+    """:func:`encode`, as UTF-8."""
+    return encode(metrics).encode("utf-8")
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _scale(precision: str) -> int:
+    try:
+        return PRECISIONS[precision]
+    except KeyError:
+        known = ", ".join(PRECISIONS)
+        raise ValueError(f"unknown precision {precision!r}; one of {known}") from None
+
+
+def _parse_text(
+    text: str,
+    scale: int,
+    default_time_ns: int | None,
+    first_lineno: int = 1,
+    stop: int | None = None,
+) -> list[Metric]:
+    """Every record of ``text``; with ``stop``, only the records that start before that offset.
+
+    The fast path (inlined: this loop is the ingest hot spot) reads a line with no backslash,
+    no double quote and no leading space by ``str.split``; anything it doubts raises
+    ValueError inside it and goes to the careful :func:`parse_record`, which decides.
+    """
+    out: list[Metric] = []
+    append = out.append
+    lines = text.split("\n")
+    simple = "\\" not in text and '"' not in text
+    crlf = "\r" in text
+    digits_set = _DIGITS
+    float_first = _FLOAT_FIRST
+    skip = 0
+    known_index = 0  # the offset of lines[known_index] is known_offset (computed lazily)
+    known_offset = 0
+    for index, raw in enumerate(lines):
+        if skip:
+            skip -= 1
+            continue
+        if stop is not None:
+            known_offset += sum(len(ln) + 1 for ln in lines[known_index:index])
+            known_index = index
+            if known_offset >= stop:
+                break
+        if not raw:
+            continue
+        line = raw[:-1] if crlf and raw[-1] == "\r" else raw
+        if not line:
+            continue
+        first = line[0]
+        if first == "#":
+            continue
+        if first != " " and (simple or ("\\" not in line and '"' not in line)):
+            try:
+                time_ns: int | None
+                parts = line.split(" ")
+                if len(parts) == 3:
+                    head, body, ts = parts
+                    if ts.isdigit() and ts.isascii():
+                        time_ns = int(ts) * scale
+                        if time_ns > TIME_MAX:
+                            raise ValueError(ts)
+                    else:
+                        time_ns = timestamp(ts, scale)
+                else:
+                    head, body = parts  # any other count raises ValueError
+                    time_ns = default_time_ns
+                tags: dict[str, str] = {}
+                if "," in head:
+                    pieces = head.split(",")
+                    measurement = pieces[0]
+                    for piece in pieces[1:]:
+                        key, value = piece.split("=")
+                        if not key or not value:
+                            raise ValueError(piece)
+                        tags[key] = value
+                    if len(tags) != len(pieces) - 1:
+                        raise ValueError(head)  # a duplicate tag key
+                else:
+                    measurement = head
+                if not measurement:
+                    raise ValueError(head)
+                fields: dict[str, FieldValue] = {}
+                body_ascii = body.isascii()  # O(1) in CPython; int() and float() take any digits
+                for piece in body.split(","):
+                    key, _, value = piece.partition("=")
+                    if not key:
+                        raise ValueError(piece)
+                    last = value[-1:]
+                    if last in digits_set:
+                        if value[0] in float_first and "_" not in value and body_ascii:
+                            number = float(value)
+                            if number - number != 0.0:
+                                raise ValueError(value)
+                            fields[key] = number
+                            continue
+                    elif last == "i":
+                        digits = value[:-1]
+                        if body_ascii and digits.isdigit():
+                            integer = int(digits)
+                            if integer > INT64_MAX:
+                                raise ValueError(value)
+                            fields[key] = integer
+                            continue
+                    fields[key] = field_value(value)
+                append(Metric(measurement, tags, fields, time_ns))
+                continue
+            except ValueError:
+                pass  # the careful path below decides and gives the error's position
+        known_offset += sum(len(ln) + 1 for ln in lines[known_index:index])
+        known_index = index
+        metric, end = parse_record(text, known_offset, first_lineno + index, scale, default_time_ns)
+        if metric is not None:
+            append(metric)
+        skip = text.count("\n", known_offset, end)  # a string value spanned several lines
+    return out
+
+
+def _utf8_error(data: bytes, exc: UnicodeDecodeError, scale: int, default: int | None) -> NoReturn:
+    """Raise the error for the first bad line of a body with invalid UTF-8 at ``exc.start``."""
+    bad = exc.start
+    text = data.decode("utf-8", "surrogateescape")
+    bad_char = len(data[:bad].decode("utf-8"))
+    line_start = text.rfind("\n", 0, bad_char) + 1
+    _parse_text(text, scale, default, stop=line_start)  # raises if an earlier line is bad
+    line = data.count(b"\n", 0, bad) + 1
+    column = bad_char - line_start + 1
+    raise LineProtocolError(line, column, f"invalid UTF-8 (byte 0x{data[bad]:02x})")
+
+
+def parse(
+    data: str | bytes, precision: str = "ns", default_time_ns: int | None = None
+) -> list[Metric]:
+    """Every metric in a body of line protocol.
+
+    Blank lines and lines starting with ``#`` are skipped; ``\\r\\n`` line endings are accepted.
+    Timestamps are read in ``precision`` units (a key of :data:`PRECISIONS`; ValueError for
+    another) and returned in ns; a line without one gets ``default_time_ns``. Raises
+    LineProtocolError at the first bad line (invalid UTF-8 in ``bytes`` included).
+    """
+    scale = _scale(precision)
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _utf8_error(raw, exc, scale, default_time_ns)
+    else:
+        text = data
+    return _parse_text(text, scale, default_time_ns)
+
+
+def parse_line(
+    line: str, precision: str = "ns", default_time_ns: int | None = None, lineno: int = 1
+) -> Metric | None:
+    """One line (a trailing newline is allowed); None for a blank or comment line.
+
+    ``lineno`` is the line number errors report. A string field value may hold raw newlines;
+    any other newline is an error (use :func:`parse` for a body).
+    """
+    scale = _scale(precision)
+    one = line[:-1] if line[-1:] == "\n" else line
+    if "\n" not in one:
+        metrics = _parse_text(one, scale, default_time_ns, first_lineno=lineno)
+        return metrics[0] if metrics else None
+    metric, end = parse_record(line, 0, lineno, scale, default_time_ns)
+    if end < len(line) - 1:
+        raise LineProtocolError(
+            lineno + line.count("\n", 0, end + 1),
+            1,
+            "more than one line given to parse_line; use parse for a body",
+        )
+    return metric

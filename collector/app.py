@@ -1,0 +1,115 @@
+"""The collector's FastAPI application factory.
+
+>>> app = create_app(CollectorSettings(tokens=("secret",)))  # doctest: +SKIP
+
+Everything lives on ``app.state`` (``settings``, ``storage``, ``metrics``), so two apps can run
+in one process. The app opens its storage at startup, runs the retention once then every
+``retention_interval`` in the background, and closes the storage at shutdown if it built it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from campusguard import __version__
+from campusguard.errors import StorageError
+from campusguard.selfmetrics import SelfMetrics
+from collector.deps import ApiError
+from collector.routers import health, query, write
+from collector.settings import CollectorSettings
+from collector.storage.base import Storage
+from collector.storage.sqlite import SqliteStorage
+
+log = logging.getLogger(__name__)
+
+
+def build_storage(settings: CollectorSettings) -> Storage:
+    """The storage backend the settings name (not opened yet)."""
+    return SqliteStorage(settings.sqlite_path, retention_ns=settings.retention_ns)
+
+
+def create_app(
+    settings: CollectorSettings,
+    storage: Storage | None = None,
+    metrics: SelfMetrics | None = None,
+) -> FastAPI:
+    """The collector app. A ``storage`` passed in is opened at startup but left open at
+    shutdown (its owner closes it); one built from ``settings`` is closed by the app."""
+    owns_storage = storage is None
+    store = build_storage(settings) if storage is None else storage
+    registry = metrics if metrics is not None else SelfMetrics("collector")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.writes_refused:
+            log.warning(
+                "auth is 'token' but no tokens are configured: every write and read is refused "
+                "with 401; set tokens (or auth: none for a lab)"
+            )
+        await run_in_threadpool(store.open)
+        retention = asyncio.create_task(_retention_loop(store, settings, registry))
+        try:
+            yield
+        finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            if owns_storage:
+                await run_in_threadpool(store.close)
+
+    app = FastAPI(
+        title="CampusGuard collector",
+        version=__version__,
+        summary="Ingest (InfluxDB-compatible), storage and queries of campus metrics.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.storage = store
+    app.state.metrics = registry
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(write.router)
+    app.include_router(query.router)
+    app.include_router(health.router)
+    return app
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "query")
+        problems.append(f"{where}: {error.get('msg', 'invalid')}" if where else error.get("msg"))
+    message = "; ".join(str(p) for p in problems) or "invalid request"
+    return JSONResponse({"code": "invalid", "message": message}, status_code=400)
+
+
+async def _retention_loop(
+    store: Storage, settings: CollectorSettings, metrics: SelfMetrics
+) -> None:
+    counters = metrics.stage(settings.storage.type, "storage")
+    while True:
+        try:
+            deleted = await run_in_threadpool(store.apply_retention, time.time_ns())
+        except StorageError as exc:
+            counters.error("retention")
+            log.error("retention failed: %s", exc)
+        else:
+            if deleted:
+                log.info("retention deleted %d stored values", deleted)
+        await asyncio.sleep(settings.retention_interval)

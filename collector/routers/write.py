@@ -1,0 +1,211 @@
+"""The InfluxDB-compatible write endpoints: ``POST /api/v2/write`` and the v1 alias ``/write``.
+
+Telegraf's ``influxdb_v2`` output, ``influxdb_client`` and our agent post line protocol here.
+A request is all or nothing: a bad line answers 400 naming its line and nothing of the body is
+stored. The body is limited to ``max_body_bytes`` before and after gunzip (decompressed piece
+by piece, so a gzip bomb stops at the limit). ``X-CampusGuard-Batch: agent/epoch/seq`` makes a
+retried batch harmless: a duplicate answers 204 with ``X-CampusGuard-Duplicate: 1``.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from campusguard.errors import LineProtocolError, StorageError
+from campusguard.lineprotocol import PRECISIONS, parse
+from campusguard.selfmetrics import StageCounters
+from collector.deps import (
+    ApiError,
+    IngestCountersDep,
+    SettingsDep,
+    StorageCountersDep,
+    StorageDep,
+    authorize,
+)
+from collector.settings import CollectorSettings
+from collector.storage.base import BatchId, Storage
+
+router = APIRouter(tags=["write"])
+
+BATCH_HEADER: Final = "x-campusguard-batch"
+DUPLICATE_HEADER: Final = "X-CampusGuard-Duplicate"
+V2_PRECISIONS: Final = ("ns", "us", "ms", "s")
+_GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
+
+_BODY_ERROR_REASONS: Final = {413: "too_large", 415: "unsupported_encoding"}
+NO_CONTENT: Final[dict[int | str, dict[str, Any]]] = {
+    204: {"description": "Stored (or a duplicate batch, ignored)."}
+}
+
+
+@router.post("/api/v2/write", status_code=204, response_class=Response, responses=NO_CONTENT)
+async def write_v2(
+    *,
+    request: Request,
+    settings: SettingsDep,
+    storage: StorageDep,
+    ingest: IngestCountersDep,
+    stored: StorageCountersDep,
+    org: Annotated[str | None, Query(description="Accepted; informational.")] = None,
+    bucket: Annotated[str | None, Query(description="Accepted; informational.")] = None,
+    precision: Annotated[str, Query(description="ns, us, ms or s")] = "ns",
+) -> Response:
+    """Store a body of line protocol (InfluxDB v2 write API)."""
+    return await _ingest(request, settings, storage, (ingest, stored), precision, V2_PRECISIONS)
+
+
+@router.post("/write", status_code=204, response_class=Response, responses=NO_CONTENT)
+async def write_v1(
+    *,
+    request: Request,
+    settings: SettingsDep,
+    storage: StorageDep,
+    ingest: IngestCountersDep,
+    stored: StorageCountersDep,
+    db: Annotated[str | None, Query(description="Accepted; informational.")] = None,
+    rp: Annotated[str | None, Query(description="Accepted; informational.")] = None,
+    precision: Annotated[str, Query(description="n, ns, u, us, ms, s, m or h")] = "ns",
+    u: Annotated[str | None, Query(description="User name; ignored.")] = None,
+    p: Annotated[str | None, Query(description="Password: an API token.")] = None,
+) -> Response:
+    """Store a body of line protocol (InfluxDB v1 write API; the token in ``p`` or a header)."""
+    return await _ingest(request, settings, storage, (ingest, stored), precision, tuple(PRECISIONS))
+
+
+async def _ingest(
+    request: Request,
+    settings: CollectorSettings,
+    storage: Storage,
+    counters: tuple[StageCounters, StageCounters],
+    precision: str,
+    precisions: tuple[str, ...],
+) -> Response:
+    ingest, stored = counters
+    try:
+        authorize(request, settings)
+    except ApiError:
+        ingest.error("unauthorized")
+        raise
+    try:
+        if precision not in precisions:
+            known = ", ".join(precisions)
+            raise ApiError(400, "invalid", f"invalid precision {precision!r}; one of {known}")
+        batch = _batch_id(request)
+    except ApiError:
+        ingest.error("bad_request")
+        raise
+    started = time.perf_counter()
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+    except ApiError as exc:
+        ingest.error(_BODY_ERROR_REASONS.get(exc.status, "bad_gzip"))
+        raise
+    received_ns = time.time_ns()
+    ingest.received(0, nbytes=len(body))
+    try:
+        metrics = await run_in_threadpool(parse, body, precision, received_ns)
+    except LineProtocolError as exc:
+        ingest.error("bad_line_protocol")
+        raise ApiError(400, "invalid", str(exc), extra={"line": exc.line}) from None
+    n = len(metrics)
+    ingest.received(n)
+    if n == 0:
+        return Response(status_code=204)
+    stored.received(n)
+    write_started = time.perf_counter()
+    try:
+        fresh = await run_in_threadpool(storage.write, metrics, batch)
+    except StorageError as exc:
+        stored.error("storage")
+        ingest.dropped("storage", n)
+        raise ApiError(
+            503, "unavailable", f"storage failed: {exc}", headers={"Retry-After": "5"}
+        ) from None
+    stored.observe_duration(time.perf_counter() - write_started)
+    ingest.observe_duration(time.perf_counter() - started)
+    if not fresh:
+        ingest.dropped("duplicate_batch", n)
+        stored.dropped("duplicate_batch", n)
+        return Response(status_code=204, headers={DUPLICATE_HEADER: "1"})
+    ingest.sent(n)
+    stored.sent(n)
+    return Response(status_code=204)
+
+
+def _batch_id(request: Request) -> BatchId | None:
+    header = request.headers.get(BATCH_HEADER)
+    if header is None:
+        return None
+    try:
+        return BatchId.parse(header)
+    except ValueError as exc:
+        raise ApiError(400, "invalid", f"X-CampusGuard-Batch: {exc}") from None
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, gunzipped if ``Content-Encoding: gzip``, at most ``limit`` bytes.
+
+    Raises :class:`ApiError` 413 past the limit (checked on Content-Length first, then while
+    reading and decompressing), 400 for broken gzip and 415 for another content encoding.
+    """
+    too_large = ApiError(
+        413,
+        "request too large",
+        f"request body is larger than {limit} bytes (max_body_bytes)",
+        extra={"maxLength": limit},
+    )
+    length = request.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        raise too_large
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("", "identity"):
+        return await _read_plain(request.stream(), limit, too_large)
+    if encoding == "gzip":
+        return await _read_gzip(request.stream(), limit, too_large)
+    raise ApiError(415, "unsupported media type", f"unsupported Content-Encoding {encoding!r}")
+
+
+async def _read_plain(stream: AsyncIterator[bytes], limit: int, too_large: ApiError) -> bytes:
+    body = bytearray()
+    async for chunk in stream:
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+async def _read_gzip(stream: AsyncIterator[bytes], limit: int, too_large: ApiError) -> bytes:
+    out = bytearray()
+    raw_size = 0
+    member = zlib.decompressobj(wbits=_GZIP_WBITS)
+    try:
+        async for chunk in stream:
+            raw_size += len(chunk)
+            if raw_size > limit:
+                raise too_large
+            data = chunk
+            while data:
+                # Never produce more than one byte past the limit, whatever the ratio.
+                out += member.decompress(data, limit - len(out) + 1)
+                if len(out) > limit:
+                    raise too_large
+                data = member.unconsumed_tail
+                if member.eof and member.unused_data:  # concatenated gzip members
+                    data = member.unused_data + data
+                    member = zlib.decompressobj(wbits=_GZIP_WBITS)
+        out += member.flush()
+    except zlib.error as exc:
+        raise ApiError(400, "invalid", f"invalid gzip body: {exc}") from None
+    if len(out) > limit:
+        raise too_large
+    if raw_size and not member.eof:
+        raise ApiError(400, "invalid", "invalid gzip body: truncated stream")
+    if not raw_size:
+        raise ApiError(400, "invalid", "invalid gzip body: empty")
+    return bytes(out)

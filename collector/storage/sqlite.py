@@ -1,0 +1,366 @@
+"""The embedded SQLite store: the collector's zero-set-up default backend.
+
+One writer connection guarded by a lock (FastAPI runs sync work in a thread pool) and a small
+pool of reader connections; WAL with ``synchronous=NORMAL``, so readers never wait for the
+writer. One :meth:`SqliteStorage.write` is one transaction: the points, the new series and the
+batch dedupe row commit together or not at all. Series and field ids are cached in memory, so
+writing to known series costs no SELECT. Schema and value encoding: :mod:`.sqlite_schema`;
+queries: :mod:`.sqlite_query`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from campusguard.errors import StorageError
+from campusguard.metric import INT64_MAX, Metric
+
+from .base import BatchId, Query, SeriesInfo, SeriesResult
+from .sqlite_query import run_query, series_infos
+from .sqlite_schema import (
+    KIND_OF_TYPE,
+    KIND_UINT,
+    PLAIN_KINDS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    StoredValue,
+    encode_value,
+    tags_json,
+)
+
+log = logging.getLogger(__name__)
+
+NS_PER_DAY: Final = 86_400 * 10**9
+DEFAULT_RETENTION_NS: Final = 400 * NS_PER_DAY
+RETENTION_CHUNK: Final = 20_000  # rows deleted per transaction, so writers get the lock between
+MAX_IDLE_READERS: Final = 4
+
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
+PointRow = tuple[int, int, int, StoredValue, int]
+
+_INSERT_POINT: Final = (
+    "INSERT OR REPLACE INTO points (series_id, time_ns, field_id, value, kind)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+
+
+class SqliteStorage:
+    """SQLite storage at ``path`` (created with its parent folders on :meth:`open`).
+
+    ``retention_ns`` is how long points are kept; ``retention_by_measurement`` overrides it for
+    single measurements; :meth:`apply_retention` deletes at most about ``retention_chunk`` rows
+    per transaction.
+    """
+
+    name: Final = "sqlite"
+
+    def __init__(
+        self,
+        path: str | Path,
+        retention_ns: int = DEFAULT_RETENTION_NS,
+        retention_by_measurement: Mapping[str, int] | None = None,
+        retention_chunk: int = RETENTION_CHUNK,
+    ) -> None:
+        if retention_ns <= 0 or retention_chunk <= 0:
+            raise ValueError("retention and its chunk must be positive")
+        self.path = Path(path)
+        self.retention_ns = retention_ns
+        self.retention_by_measurement = dict(retention_by_measurement or {})
+        self.retention_chunk = retention_chunk
+        self._write_lock = threading.Lock()
+        self._pool_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._series_ids: dict[SeriesKey, int] = {}
+        self._field_ids: dict[str, int] = {}
+        self._series_fields: set[tuple[int, int]] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                return
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = self._connect()
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(SCHEMA)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+                self._field_ids = dict(conn.execute("SELECT name, id FROM fields").fetchall())
+            except (sqlite3.Error, OSError) as exc:
+                raise StorageError(f"cannot open SQLite store {self.path}: {exc}") from exc
+            self._writer = conn
+
+    def close(self) -> None:
+        with self._write_lock:
+            writer, self._writer = self._writer, None
+            with self._pool_lock:
+                readers, self._idle_readers = self._idle_readers, []
+            for conn in readers:
+                conn.close()
+            if writer is not None:
+                writer.close()
+            self._series_ids.clear()
+            self._field_ids.clear()
+            self._series_fields.clear()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-32000")
+        return conn
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, metrics: Sequence[Metric], batch: BatchId | None = None) -> bool:
+        with self._write_lock:
+            conn = self._require_writer()
+            new_series: dict[SeriesKey, int] = {}
+            new_fields: dict[str, int] = {}
+            new_pairs: set[tuple[int, int]] = set()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if batch is not None and self._seen(conn, batch):
+                        conn.execute("ROLLBACK")
+                        return False
+                    rows = self._rows(conn, metrics, new_series, new_fields, new_pairs)
+                    conn.executemany(_INSERT_POINT, rows)
+                    if new_pairs:
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO series_fields (series_id, field_id)"
+                            " VALUES (?, ?)",
+                            sorted(new_pairs),
+                        )
+                    if batch is not None:
+                        conn.execute(
+                            "INSERT INTO batches (agent, epoch, last_seq) VALUES (?, ?, ?)"
+                            " ON CONFLICT (agent, epoch)"
+                            " DO UPDATE SET last_seq = excluded.last_seq",
+                            (batch.agent, batch.epoch, batch.seq),
+                        )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite write failed: {exc}") from exc
+            # Only what committed enters the caches.
+            self._series_ids.update(new_series)
+            self._field_ids.update(new_fields)
+            self._series_fields |= new_pairs
+            return True
+
+    @staticmethod
+    def _seen(conn: sqlite3.Connection, batch: BatchId) -> bool:
+        row = conn.execute(
+            "SELECT last_seq FROM batches WHERE agent = ? AND epoch = ?",
+            (batch.agent, batch.epoch),
+        ).fetchone()
+        return row is not None and batch.seq <= int(row[0])
+
+    def _rows(
+        self,
+        conn: sqlite3.Connection,
+        metrics: Sequence[Metric],
+        new_series: dict[SeriesKey, int],
+        new_fields: dict[str, int],
+        new_pairs: set[tuple[int, int]],
+    ) -> list[PointRow]:
+        series_ids = self._series_ids
+        field_ids = self._field_ids
+        known_pairs = self._series_fields
+        kind_of_type = KIND_OF_TYPE
+        plain_kinds = PLAIN_KINDS
+        rows: list[PointRow] = []
+        append = rows.append
+        for m in metrics:
+            t = m.time_ns
+            if t is None:
+                raise ValueError(f"point of {m.measurement!r} has no timestamp")
+            key = (m.measurement, tuple(sorted(m.tags.items())))
+            sid = series_ids.get(key)
+            if sid is None:
+                sid = new_series.get(key)
+                if sid is None:
+                    sid = new_series[key] = self._series_id(conn, m)
+            for name, value in m.fields.items():
+                fid = field_ids.get(name)
+                if fid is None:
+                    fid = new_fields.get(name)
+                    if fid is None:
+                        fid = new_fields[name] = self._field_id(conn, name)
+                pair = (sid, fid)
+                if pair not in known_pairs:
+                    new_pairs.add(pair)
+                kind = kind_of_type.get(type(value), -1)
+                if kind in plain_kinds:
+                    append((sid, t, fid, value, kind))
+                elif kind == KIND_UINT and isinstance(value, int) and value <= INT64_MAX:
+                    append((sid, t, fid, int(value), kind))  # a plain int binds fastest
+                else:
+                    stored, kind = encode_value(value)
+                    append((sid, t, fid, stored, kind))
+        return rows
+
+    @staticmethod
+    def _series_id(conn: sqlite3.Connection, m: Metric) -> int:
+        tags = tags_json(m.tags)
+        row = conn.execute(
+            "SELECT id FROM series WHERE measurement = ? AND tags = ?", (m.measurement, tags)
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "INSERT INTO series (measurement, tags) VALUES (?, ?) RETURNING id",
+                (m.measurement, tags),
+            ).fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _field_id(conn: sqlite3.Connection, name: str) -> int:
+        row = conn.execute("SELECT id FROM fields WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            row = conn.execute(
+                "INSERT INTO fields (name) VALUES (?) RETURNING id", (name,)
+            ).fetchone()
+        return int(row[0])
+
+    def _require_writer(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raise StorageError(f"SQLite store {self.path} is not open")
+        return self._writer
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A reader connection inside one read transaction (a consistent snapshot)."""
+        if self._writer is None:
+            raise StorageError(f"SQLite store {self.path} is not open")
+        with self._pool_lock:
+            conn = self._idle_readers.pop() if self._idle_readers else None
+        healthy = False
+        try:
+            if conn is None:
+                conn = self._connect()
+                conn.execute("PRAGMA query_only=ON")
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+            healthy = True
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite read failed: {exc}") from exc
+        finally:
+            if conn is not None:
+                self._release(conn, healthy)
+
+    def _release(self, conn: sqlite3.Connection, healthy: bool) -> None:
+        with self._pool_lock:
+            keep = (
+                healthy and self._writer is not None and len(self._idle_readers) < MAX_IDLE_READERS
+            )
+            if keep:
+                self._idle_readers.append(conn)
+        if not keep:
+            conn.close()
+
+    def series(
+        self,
+        measurement: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        limit: int = 1000,
+    ) -> list[SeriesInfo]:
+        with self._reader() as conn:
+            return series_infos(conn, measurement, tags, limit)
+
+    def query(self, q: Query) -> list[SeriesResult]:
+        with self._reader() as conn:
+            return run_query(conn, q)
+
+    def counts_by_measurement(self) -> dict[str, int]:
+        with self._reader() as conn:
+            cur = conn.execute(
+                "SELECT s.measurement, count(*) FROM"
+                " (SELECT DISTINCT series_id, time_ns FROM points) AS p"
+                " JOIN series AS s ON s.id = p.series_id"
+                " GROUP BY s.measurement ORDER BY s.measurement"
+            )
+            return {str(m): int(n) for m, n in cur}
+
+    def row_count(self) -> int:
+        """Number of stored field values (rows of ``points``); for tests and benchmarks."""
+        with self._reader() as conn:
+            return int(conn.execute("SELECT count(*) FROM points").fetchone()[0])
+
+    # -- retention ---------------------------------------------------------------------------
+
+    def apply_retention(self, now_ns: int) -> int:
+        with self._reader() as conn:
+            series = conn.execute("SELECT id, measurement FROM series").fetchall()
+        deleted = 0
+        chunk = self.retention_chunk
+        for sid, measurement in series:
+            keep_ns = self.retention_by_measurement.get(measurement, self.retention_ns)
+            cutoff = now_ns - keep_ns
+            while True:
+                with self._write_lock:
+                    n = self._delete_chunk(self._require_writer(), sid, cutoff, chunk)
+                deleted += n
+                if n < chunk:
+                    break
+        if deleted:
+            log.info("retention deleted %d values from %s", deleted, self.path)
+        return deleted
+
+    @staticmethod
+    def _delete_chunk(conn: sqlite3.Connection, sid: int, cutoff: int, chunk: int) -> int:
+        """Delete about ``chunk`` of the oldest values of one series before ``cutoff``."""
+        try:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM points WHERE series_id = ? AND time_ns < ? LIMIT 1",
+                    (sid, cutoff),
+                ).fetchone()
+                is None
+            ):
+                return 0
+            row = conn.execute(
+                "SELECT time_ns FROM points WHERE series_id = ? AND time_ns < ?"
+                " ORDER BY time_ns LIMIT 1 OFFSET ?",
+                (sid, cutoff, chunk - 1),
+            ).fetchone()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if row is None:
+                    cur = conn.execute(
+                        "DELETE FROM points WHERE series_id = ? AND time_ns < ?", (sid, cutoff)
+                    )
+                else:
+                    cur = conn.execute(
+                        "DELETE FROM points WHERE series_id = ? AND time_ns <= ?", (sid, row[0])
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return int(cur.rowcount)
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite retention failed: {exc}") from exc
