@@ -90,7 +90,7 @@ def field_value(tok: str) -> FieldValue:
         if digits.isascii() and digits.isdigit():
             value = int(digits) if len(digits) <= 4000 else UINT64_MAX + 1
             if value <= UINT64_MAX:
-                return UInt(value)
+                return UInt.trusted(value)
             raise ValueError(f"unsigned field value out of the uint64 range {_show(tok)}")
     elif tok in BOOLS:
         return BOOLS[tok]

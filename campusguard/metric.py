@@ -24,6 +24,14 @@ class UInt(int):
     def __repr__(self) -> str:
         return f"UInt({int(self)})"
 
+    def __str__(self) -> str:
+        return int.__repr__(self)
+
+    @classmethod
+    def trusted(cls, value: int) -> UInt:
+        """A UInt from a value the caller has already range-checked (parsers' hot path)."""
+        return int.__new__(cls, value)
+
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1
