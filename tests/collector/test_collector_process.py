@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 import httpx
-from influxdb_client import InfluxDBClient, Point
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from tests.servers import free_port, wait_until
