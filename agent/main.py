@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
+from pathlib import Path
 
 from agent.config import AgentConfig, agent_config_model
 from agent.runtime import Agent
@@ -21,7 +23,9 @@ def load_agent_config(path: str) -> tuple[AgentConfig, InventoryIndex | None]:
     config = load_yaml(path, agent_config_model())
     inventory = None
     if config.agent.inventory is not None:
-        inventory = InventoryIndex(load_yaml(config.agent.inventory, Inventory))
+        # a relative inventory path is relative to the agent file, wherever the agent starts
+        inventory_path = Path(path).parent / config.agent.inventory
+        inventory = InventoryIndex(load_yaml(inventory_path, Inventory))
     return config, inventory
 
 
@@ -45,9 +49,15 @@ async def _serve(agent: Agent) -> int:
     if listen is not None:
         from prometheus_client import start_http_server
 
-        server, _thread = start_http_server(
-            listen.port, listen.host, registry=agent.metrics.registry
-        )
+        try:
+            server, _thread = start_http_server(
+                listen.port, listen.host, registry=agent.metrics.registry
+            )
+        except OSError as exc:
+            print(
+                f"cannot serve self-metrics on {listen.host}:{listen.port}: {exc}", file=sys.stderr
+            )
+            return 1
         log.info("self-metrics on http://%s:%d/metrics", listen.host, listen.port)
     try:
         await agent.run(stop)
