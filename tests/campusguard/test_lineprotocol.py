@@ -567,7 +567,7 @@ _PRECISIONS = [WritePrecision.NS, WritePrecision.US, WritePrecision.MS, WritePre
 
 
 def _point(measurement: str) -> Any:
-    return Point(measurement)  # type: ignore[no-untyped-call]
+    return Point(measurement)
 
 
 @pytest.mark.parametrize("precision", _PRECISIONS)
