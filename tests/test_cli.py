@@ -88,3 +88,28 @@ def test_config_check_and_schema(capsys: pytest.CaptureFixture[str]) -> None:
         schema = json.loads(capsys.readouterr().out)
         assert schema["$schema"].startswith("https://json-schema.org/")
         assert schema["additionalProperties"] is False
+
+
+def test_agent_inventory_is_relative_to_the_agent_file(tmp_path: Path) -> None:
+    import shutil
+
+    from campusguard.inventory import DEMO_WHDV
+
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    shutil.copy(DEMO_WHDV, etc / "inventory.yaml")
+    (etc / "agent.yaml").write_text(
+        "agent: {id: gw, inventory: inventory.yaml}\n"
+        "inputs: [{type: mqtt, subscriptions: [{topic: a/+, measurement: safety}]}]\n"
+        "outputs: [{type: file}]\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "campusguard.cli", "agent", "--check", "-c", "etc/agent.yaml"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "etc/agent.yaml: ok" in proc.stdout
