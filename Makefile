@@ -52,6 +52,8 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 test: $(STAMP) system-deps lint
+	$(BIN)/campusguard rules check
+	$(BIN)/campusguard rules test
 	$(BIN)/python -m pytest -q -m "not long" $(PYTEST_ARGS)
 
 # Everything, the soak tests marked `long` included, with 50x more hypothesis examples.

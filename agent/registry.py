@@ -14,6 +14,7 @@ from typing import Annotated, Any, Final, Literal, Union
 from pydantic import Field
 
 from agent.inputs.mqtt import MqttInput, MqttInputConfig
+from agent.inputs.snmp import SnmpInput, SnmpInputConfig
 from agent.outputs.collector import CollectorOutput, CollectorOutputConfig
 from agent.outputs.file import FileOutput, FileOutputConfig
 from agent.plugin import Input, Output, PluginConfig, PluginContext, Processor
@@ -33,6 +34,9 @@ class PluginSpec:
 
 BUILTIN_PLUGINS: Final[tuple[PluginSpec, ...]] = (
     PluginSpec("mqtt", "input", MqttInputConfig, MqttInput, "MQTT subscriber, JSON to metrics"),
+    PluginSpec(
+        "snmp", "input", SnmpInputConfig, SnmpInput, "SNMP poller: IF-MIB rates, vendor health"
+    ),
     PluginSpec("enrich", "processor", EnrichConfig, EnrichProcessor, "tags from the inventory"),
     PluginSpec(
         "collector",

@@ -61,6 +61,18 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rules_check(args: argparse.Namespace) -> int:
+    from collector.rules.cli import check_main
+
+    return check_main(args.packs)
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    from collector.rules.cli import test_main
+
+    return test_main(args.packs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="campusguard",
@@ -92,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="MQTT broker: Mosquitto if installed (auto), or the embedded Python broker",
     )
     p.set_defaults(handler=_demo)
+
+    p = sub.add_parser("rules", help="validate rule packs and run their tests")
+    rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    q = rsub.add_parser("check", help="validate rule packs (default: every folder in rules/)")
+    q.add_argument("packs", nargs="*", metavar="PACK_DIR")
+    q.set_defaults(handler=_rules_check)
+    q = rsub.add_parser("test", help="run rule packs' tests (default: every folder in rules/)")
+    q.add_argument("packs", nargs="*", metavar="PACK_DIR")
+    q.set_defaults(handler=_rules_test)
 
     p = sub.add_parser("config", help="JSON Schemas and validation of config files")
     csub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)

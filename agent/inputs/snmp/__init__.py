@@ -1,0 +1,12 @@
+"""The ``snmp`` polling input: SNMP v1/v2c/v3 on pysnmp's asyncio API, IF-MIB rates, vendor
+profiles as data (``profiles/*.yaml``), per-device isolation.
+
+Modules: :mod:`.config` (the input's settings), :mod:`.client` (the only one touching pysnmp),
+:mod:`.ifmib` (pure: labels, counters to rates), :mod:`.profiles` + :mod:`.health` (vendor
+profiles and their readings), :mod:`.devices` (what to poll), :mod:`.poller` (the input).
+"""
+
+from agent.inputs.snmp.config import SnmpCredentials, SnmpDevice, SnmpInputConfig
+from agent.inputs.snmp.poller import SnmpInput
+
+__all__ = ["SnmpCredentials", "SnmpDevice", "SnmpInput", "SnmpInputConfig"]
