@@ -18,6 +18,7 @@ from agent.inputs.snmp import SnmpInput, SnmpInputConfig
 from agent.outputs.collector import CollectorOutput, CollectorOutputConfig
 from agent.outputs.file import FileOutput, FileOutputConfig
 from agent.plugin import Input, Output, PluginConfig, PluginContext, Processor
+from agent.processors.energy import EnergyConfig, EnergyProcessor
 from agent.processors.enrich import EnrichConfig, EnrichProcessor
 
 Kind = Literal["input", "processor", "output"]
@@ -38,6 +39,9 @@ BUILTIN_PLUGINS: Final[tuple[PluginSpec, ...]] = (
         "snmp", "input", SnmpInputConfig, SnmpInput, "SNMP poller: IF-MIB rates, vendor health"
     ),
     PluginSpec("enrich", "processor", EnrichConfig, EnrichProcessor, "tags from the inventory"),
+    PluginSpec(
+        "energy", "processor", EnergyConfig, EnergyProcessor, "kWh per interval from meters"
+    ),
     PluginSpec(
         "collector",
         "output",

@@ -19,10 +19,17 @@ Sample config (commented values are the defaults)::
       # persistent_session: true        # the broker keeps QoS 1 messages while we are away
       # keepalive: 30s
       # topic_tag: topic                # tag holding the message topic (null: none)
-      subscriptions:
+      # max_payload_bytes: 1MiB         # larger messages are dropped (reason too_large)
+      # profiles: []                    # device profiles: tasmota, shelly_gen1, shelly_gen2,
+      #                                 # zigbee2mqtt, homeassistant, campusguard_pi, or a path
+      # profile_dirs: []                # folders searched for profiles before the built-in ones
+      subscriptions:                    # optional when profiles are given
         - topic: "zigbee2mqtt/+"
           measurement: safety
           fields: {smoke: smoke, battery_pct: battery}
+
+Profiles (:mod:`agent.inputs.mqtt_profiles`) add their subscriptions and stateful decoders to
+the ones configured here; every one that matches a topic applies.
 """
 
 from __future__ import annotations
@@ -37,15 +44,15 @@ from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from agent.inputs.mqtt_mapping import Subscription, decode_for_subscriptions, topic_matches
+from agent.inputs.mqtt_mapping import Subscription
+from agent.inputs.mqtt_profiles import MessageMapper, load_profiles
 from agent.plugin import Emitter, ListenerInput, PluginConfig, PluginContext
-from campusguard.config.types import Duration
+from campusguard.config.types import ByteSize, Duration
+from campusguard.errors import ConfigError
 
 log = logging.getLogger("campusguard.agent.mqtt")
-
-_ROUTE_CACHE_MAX = 65_536
 
 
 class MqttInputConfig(PluginConfig):
@@ -59,7 +66,21 @@ class MqttInputConfig(PluginConfig):
     persistent_session: bool = True
     keepalive: Duration = 30.0
     topic_tag: str | None = "topic"
-    subscriptions: list[Subscription] = Field(min_length=1)
+    max_payload_bytes: ByteSize = 1024 * 1024
+    subscriptions: list[Subscription] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list)
+    profile_dirs: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something_to_map(self) -> MqttInputConfig:
+        if not self.subscriptions and not self.profiles:
+            raise ValueError("give 'subscriptions', 'profiles' or both")
+        if self.profiles:
+            try:
+                load_profiles(self.profiles, self.profile_dirs)
+            except ConfigError as exc:
+                raise ValueError(f"profiles: {exc}") from None
+        return self
 
     @field_validator("broker")
     @classmethod
@@ -77,9 +98,21 @@ class MqttInput(ListenerInput):
 
     def __init__(self, config: MqttInputConfig, ctx: PluginContext) -> None:
         super().__init__(config, ctx)
-        self._routes: dict[str, tuple[Subscription, ...]] = {}
+        self._mapper: MessageMapper | None = None
+        self._client_now: mqtt.Client | None = None
         self._emit: Emitter | None = None
+        self._pending: set[int] = set()
+        self._pending_lock = threading.Lock()
         self.connected = threading.Event()
+
+    @property
+    def mapper(self) -> MessageMapper:
+        """The subscriptions and profiles, loaded on first use (reads the profile files)."""
+        if self._mapper is None:
+            cfg = self.config
+            profiles = load_profiles(cfg.profiles, cfg.profile_dirs)
+            self._mapper = MessageMapper(cfg.subscriptions, profiles, cfg.topic_tag)
+        return self._mapper
 
     def _client(self) -> mqtt.Client:
         cfg = self.config
@@ -99,13 +132,16 @@ class MqttInput(ListenerInput):
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     async def run(self, emit: Emitter, stop: asyncio.Event) -> None:
         self._emit = emit
+        _ = self.mapper  # profile files are read before connecting, not on paho's thread
         url = urlparse(self.config.broker)
         port = url.port or (8883 if url.scheme in ("mqtts", "ssl") else 1883)
         client = self._client()
+        self._client_now = client
         client.connect_async(
             url.hostname or "127.0.0.1", port, keepalive=int(self.config.keepalive)
         )
@@ -127,12 +163,29 @@ class MqttInput(ListenerInput):
             self.counters.error("connect_refused")
             log.warning("mqtt %s: broker refused the connection: %s", self.ctx.name, reason)
             return
-        topics: list[tuple[str, int]] = [
-            (s.topic, self.config.qos) for s in self.config.subscriptions
-        ]
-        client.subscribe(topics)
+        self._subscribe(client, self.mapper.filters())
         self.connected.set()
         log.info("mqtt %s: connected to %s", self.ctx.name, self.config.broker)
+
+    def _subscribe(self, client: mqtt.Client, topics: list[str]) -> None:
+        wanted: list[tuple[str, int]] = [(topic, self.config.qos) for topic in topics]
+        _, mid = client.subscribe(wanted)
+        if mid is not None:
+            with self._pending_lock:
+                self._pending.add(mid)
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, mid: int, codes: Any, _p: Any) -> None:
+        with self._pending_lock:
+            self._pending.discard(mid)
+        refused = sum(1 for code in codes if getattr(code, "is_failure", False))
+        if refused:
+            self.counters.error("subscribe_refused", refused)
+
+    @property
+    def pending_subscriptions(self) -> int:
+        """Subscriptions sent and not yet acknowledged by the broker."""
+        with self._pending_lock:
+            return len(self._pending)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()
@@ -140,33 +193,22 @@ class MqttInput(ListenerInput):
             self.counters.error("disconnected")
             log.warning("mqtt %s: connection lost (%s); reconnecting", self.ctx.name, reason)
 
-    def _route(self, topic: str) -> tuple[Subscription, ...]:
-        found = self._routes.get(topic)
-        if found is None:
-            found = tuple(s for s in self.config.subscriptions if topic_matches(s.topic, topic))
-            if len(self._routes) >= _ROUTE_CACHE_MAX:
-                self._routes.clear()
-            self._routes[topic] = found
-        return found
-
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         self.handle(msg.topic, bytes(msg.payload), time.time_ns())
 
     def handle(self, topic: str, payload: bytes, now_ns: int) -> None:
         """Decode one message and emit its metrics; counts every outcome."""
         self.counters.received(0, len(payload))
-        subs = self._route(topic)
-        if not subs:
-            self.counters.dropped("no_subscription")
+        if len(payload) > self.config.max_payload_bytes:
+            self.counters.dropped("too_large")
             return
-        metrics, errors = decode_for_subscriptions(subs, topic, payload, now_ns)
-        for reason in errors:
+        mapped = self.mapper.map(topic, payload, now_ns)
+        for reason in mapped.errors:
             self.counters.error(reason)
-        if not metrics:
-            self.counters.dropped("unusable_payload")
+        if mapped.subscribe and self._client_now is not None:
+            self._subscribe(self._client_now, mapped.subscribe)
+        if not mapped.metrics:
+            self.counters.dropped(mapped.dropped or "unusable_payload")
             return
-        if self.config.topic_tag:
-            for m in metrics:
-                m.tags.setdefault(self.config.topic_tag, topic)
         if self._emit is not None:
-            self._emit.emit(metrics)
+            self._emit.emit(mapped.metrics)

@@ -13,21 +13,31 @@ A subscription's config::
     - topic: "tele/+/SENSOR"          # MQTT filter; + and # wildcards
       measurement: energy_meter
       format: json                    # json (default) | value (payload is one value)
+                                      # | json_or_value (JSON when it parses, else the text)
       tags_from_topic: {plug: 1}      # tag <- topic level (0-based)
+                                      # or {phase: {level: 3, map: {"0": a, "1": b}}}
       tags: {model: "StatusFWR.Hardware"}   # tag <- JSON path
       constant_tags: {phase: total}   # fixed tags
       fields:
         power_w: ENERGY.Power         # shorthand: a JSON path, any scalar type accepted
         energy_total_kwh: {path: ENERGY.Total, type: float}
         online: {path: ".", type: bool, map: {Online: true, Offline: false}}
+        # alt_paths: tried in order when path is absent; reduce: sum|mean|min|max of a list
+        # or of a dict's values (Tasmota's per-tariff or per-phase values); offset: added
+        # before scale ((x + offset) * scale); type time: Unix seconds from a number
+        # (time_format unix|unix_ms|unix_ns) or an RFC 3339 string
+        energy_today_kwh: {path: ENERGY.Today, reduce: sum}
+        last_seen_s: {path: last_seen, type: time, time_format: unix_ms}
       auto_fields: false              # also add every other numeric/bool leaf, path joined by "_"
       time: {path: Time, format: rfc3339}   # optional; default: the receive time
+      requires: [ENERGY]              # optional; applies only when these paths are present
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -38,15 +48,27 @@ from pydantic import Field, field_validator
 from campusguard.config.types import StrictModel
 from campusguard.metric import FieldValue, Metric
 
-FieldType = Literal["float", "int", "bool", "string", "auto"]
+FieldType = Literal["float", "int", "bool", "string", "auto", "time"]
+PayloadFormat = Literal["json", "value", "json_or_value"]
 
 
 class FieldMap(StrictModel):
     path: str
+    alt_paths: tuple[str, ...] = ()
     type: FieldType = "auto"
     scale: float | None = None
+    offset: float | None = None
+    reduce: Literal["sum", "mean", "min", "max"] | None = None
+    time_format: Literal["unix", "unix_ms", "unix_ns"] = "unix"
     map: dict[str, bool | int | float | str] | None = None
     required: bool = False
+
+
+class TopicTag(StrictModel):
+    """A tag from one topic level, optionally renamed through ``map`` (unmapped: kept as is)."""
+
+    level: int
+    map: dict[str, str] = Field(default_factory=dict)
 
 
 class TimeMap(StrictModel):
@@ -58,13 +80,14 @@ class TimeMap(StrictModel):
 class Subscription(StrictModel):
     topic: str
     measurement: str = Field(min_length=1)
-    format: Literal["json", "value"] = "json"
-    tags_from_topic: dict[str, int] = Field(default_factory=dict)
+    format: PayloadFormat = "json"
+    tags_from_topic: dict[str, int | TopicTag] = Field(default_factory=dict)
     tags: dict[str, str] = Field(default_factory=dict)
     constant_tags: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, str | FieldMap] = Field(default_factory=dict)
     auto_fields: bool = False
     time: TimeMap | None = None
+    requires: tuple[str, ...] = ()  # paths that must be present, else the message is not ours
 
     @field_validator("topic")
     @classmethod
@@ -126,6 +149,32 @@ def _lookup(doc: Any, path: str) -> Any:
     return cur
 
 
+def _lookup_field(doc: Any, spec: FieldMap) -> Any:
+    raw = _lookup(doc, spec.path)
+    for alt in spec.alt_paths:
+        if raw is not _MISSING and raw is not None:
+            break
+        raw = _lookup(doc, alt)
+    return raw
+
+
+def _reduce(raw: Any, how: str) -> Any:
+    """One number from a list or a dict of numbers (Tasmota's per-tariff / per-phase values)."""
+    items = list(raw.values()) if isinstance(raw, dict) else raw
+    numbers: list[float] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            raise ValueError("a non-number in a list to reduce")
+        numbers.append(float(item))
+    if not numbers:
+        raise ValueError("nothing to reduce")
+    if how == "sum":
+        return math.fsum(numbers)
+    if how == "mean":
+        return math.fsum(numbers) / len(numbers)
+    return min(numbers) if how == "min" else max(numbers)
+
+
 def _convert(raw: Any, spec: FieldMap) -> FieldValue:
     """Raise ValueError when ``raw`` does not fit the declared type."""
     if spec.map is not None:
@@ -133,9 +182,13 @@ def _convert(raw: Any, spec: FieldMap) -> FieldValue:
         if key not in spec.map:
             raise ValueError(f"value {raw!r} not in map")
         return spec.map[key]
+    if spec.reduce is not None and isinstance(raw, dict | list):
+        raw = _reduce(raw, spec.reduce)
     kind = spec.type
     if isinstance(raw, dict | list) or raw is None:
         raise ValueError("not a scalar")
+    if kind == "time":
+        return _parse_time(raw, TimeMap(path=".", format=spec.time_format)) / 1e9
     if kind == "auto":
         if isinstance(raw, bool | str):
             return raw
@@ -155,8 +208,12 @@ def _convert(raw: Any, spec: FieldMap) -> FieldValue:
     value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
     if not math.isfinite(value):
         raise ValueError("not a finite number")
+    if spec.offset is not None:
+        value += spec.offset
     if spec.scale is not None:
         value *= spec.scale
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
     if kind == "int":
         if value != int(value):
             raise ValueError("not an integer")
@@ -180,7 +237,7 @@ def _flatten(doc: Any, prefix: str, out: dict[str, FieldValue], depth: int = 0) 
 
 
 def _parse_time(raw: Any, spec: TimeMap) -> int:
-    if spec.format == "rfc3339":
+    if spec.format == "rfc3339" or (isinstance(raw, str) and not _NUMERIC.fullmatch(raw)):
         if not isinstance(raw, str):
             raise ValueError("time is not a string")
         dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
@@ -204,27 +261,52 @@ def _parse_time(raw: Any, spec: TimeMap) -> int:
     return whole * scale + round((number - whole) * scale)
 
 
-def decode_message(sub: Subscription, topic: str, payload: bytes, now_ns: int) -> DecodeResult:
-    """Map one message to at most one metric. Never raises on bad input."""
-    errors: list[str] = []
-    doc: Any
+_NUMERIC = re.compile(r"\s*-?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
+
+
+def parse_payload(fmt: PayloadFormat, payload: bytes) -> tuple[Any, str | None]:
+    """The document of a payload, or ``(None, reason)`` when it cannot be read."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        return DecodeResult([], ["bad_utf8"])
-    if sub.format == "json":
-        try:
-            doc = json.loads(text)
-        except (ValueError, RecursionError):
-            return DecodeResult([], ["bad_json"])
-    else:
-        doc = text.strip()
+        return None, "bad_utf8"
+    if fmt == "value":
+        return text.strip(), None
+    try:
+        return json.loads(text), None
+    except (ValueError, RecursionError):
+        if fmt == "json_or_value":
+            return text.strip(), None
+        return None, "bad_json"
 
-    tags: dict[str, str] = dict(sub.constant_tags)
+
+def decode_message(sub: Subscription, topic: str, payload: bytes, now_ns: int) -> DecodeResult:
+    """Map one message to at most one metric. Never raises on bad input."""
+    doc, problem = parse_payload(sub.format, payload)
+    if problem is not None:
+        return DecodeResult([], [problem])
+    return map_document(sub, topic, doc, now_ns)
+
+
+def _topic_tags(sub: Subscription, topic: str, tags: dict[str, str]) -> None:
     levels = topic.split("/")
-    for tag, idx in sub.tags_from_topic.items():
+    for tag, where in sub.tags_from_topic.items():
+        idx = where if isinstance(where, int) else where.level
         if 0 <= idx < len(levels) and levels[idx]:
-            tags[tag] = levels[idx]
+            value = levels[idx]
+            tags[tag] = value if isinstance(where, int) else where.map.get(value, value)
+
+
+def map_document(sub: Subscription, topic: str, doc: Any, now_ns: int) -> DecodeResult:
+    """Map an already parsed payload (JSON document or text) to at most one metric."""
+    errors: list[str] = []
+    for path in sub.requires:
+        found = _lookup(doc, path)
+        if found is _MISSING or found is None:
+            return DecodeResult([], ["no_fields"])
+    tags: dict[str, str] = dict(sub.constant_tags)
+    if sub.tags_from_topic:
+        _topic_tags(sub, topic, tags)
     for tag, path in sub.tags.items():
         value = _lookup(doc, path)
         if value is not _MISSING and value is not None and not isinstance(value, dict | list):
@@ -237,14 +319,14 @@ def decode_message(sub: Subscription, topic: str, payload: bytes, now_ns: int) -
         _flatten(doc, "", fields)
     for name, declared in sub.fields.items():
         spec = declared if isinstance(declared, FieldMap) else FieldMap(path=declared)
-        raw = _lookup(doc, spec.path)
+        raw = _lookup_field(doc, spec)
         if raw is _MISSING or raw is None:
             if spec.required:
                 errors.append("missing_field")
             continue
         try:
             fields[name] = _convert(raw, spec)
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError, ZeroDivisionError):
             errors.append("wrong_type")
 
     time_ns = now_ns
@@ -266,15 +348,23 @@ def decode_message(sub: Subscription, topic: str, payload: bytes, now_ns: int) -
 def decode_for_subscriptions(
     subs: tuple[Subscription, ...], topic: str, payload: bytes, now_ns: int
 ) -> tuple[list[Metric], list[str]]:
-    """Apply every matching subscription; ``no_fields`` counts only if none produced a metric."""
+    """Apply every matching subscription; ``no_fields`` counts only if none produced a metric.
+
+    The payload is parsed once per format, however many subscriptions read it."""
     metrics: list[Metric] = []
     errors: list[str] = []
+    docs: dict[str, tuple[Any, str | None]] = {}
     for sub in subs:
-        result = decode_message(sub, topic, payload, now_ns)
+        parsed = docs.get(sub.format)
+        if parsed is None:
+            parsed = docs[sub.format] = parse_payload(sub.format, payload)
+        doc, problem = parsed
+        if problem is not None:
+            errors.append(problem)
+            break  # the payload itself is unusable; the other subscriptions would say the same
+        result = map_document(sub, topic, doc, now_ns)
         metrics.extend(result.metrics)
         errors.extend(e for e in result.errors if e != "no_fields")
-        if result.errors and result.errors[0] in ("bad_json", "bad_utf8"):
-            break  # the payload itself is unusable; the other subscriptions would say the same
     if not metrics and not errors:
         errors.append("no_fields")
     return metrics, errors

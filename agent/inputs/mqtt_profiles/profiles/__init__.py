@@ -1,0 +1,1 @@
+"""Built-in device profiles (data files): one YAML file per device type."""
