@@ -26,15 +26,20 @@ from campusguard.errors import StorageError
 from campusguard.selfmetrics import SelfMetrics
 from collector.deps import ApiError
 from collector.routers import health, query, write
-from collector.settings import CollectorSettings
+from collector.settings import CollectorSettings, InfluxV1StorageSettings, InfluxV2StorageSettings
 from collector.storage.base import Storage
 from collector.storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
 
 
-def build_storage(settings: CollectorSettings) -> Storage:
-    """The storage backend the settings name (not opened yet)."""
+def build_storage(settings: CollectorSettings, metrics: SelfMetrics | None = None) -> Storage:
+    """The storage backend the settings name (not opened yet); ``metrics`` gets its counters."""
+    storage = settings.storage
+    if isinstance(storage, InfluxV2StorageSettings | InfluxV1StorageSettings):
+        from collector.storage.influx_build import build_influx_storage
+
+        return build_influx_storage(storage, settings.influx_state_dir, metrics)
     return SqliteStorage(settings.sqlite_path, retention_ns=settings.retention_ns)
 
 
@@ -46,8 +51,8 @@ def create_app(
     """The collector app. A ``storage`` passed in is opened at startup but left open at
     shutdown (its owner closes it); one built from ``settings`` is closed by the app."""
     owns_storage = storage is None
-    store = build_storage(settings) if storage is None else storage
     registry = metrics if metrics is not None else SelfMetrics("collector")
+    store = build_storage(settings, registry) if storage is None else storage
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,10 +10,43 @@ Example, with the defaults::
     retention: 400d               # points older than this are deleted
     retention_interval: 1h        # how often the retention runs (also once at start)
     storage:
-      type: sqlite                # InfluxDB backends come later
+      type: sqlite                # sqlite | influxdb_v2 | influxdb_v1
       path: null                  # default: <data_dir>/collector.sqlite3
     org: campusguard              # accepted from writers for InfluxDB compatibility;
     bucket: campusguard           #   informational only
+
+InfluxDB backends (every write is spooled to disk first, then sent in order; see
+``collector/storage/influx_sender.py``)::
+
+    storage:
+      type: influxdb_v2           # InfluxDB 2.x/3.x/Cloud, 1.8+ compat API, VictoriaMetrics
+      url: http://127.0.0.1:8086
+      token: "..."
+      org: campusguard
+      bucket: campusguard
+      # influxql: false           # reads through InfluxQL /query (1.8+, 3.x, 2.x with DBRP);
+      #                           #   off: the read API answers "not supported" (VictoriaMetrics)
+      # batch_size: 5000          # lines per request at most
+      # flush_interval: 1s        # a smaller batch waits at most this long
+      # gzip: true
+      # timeout: 10s
+      # spool_dir: null           # default: <data_dir>/influxdb_v2
+      # spool_max_bytes: 1GiB
+      # spool_fsync: interval     # always | interval | never
+      # spool_on_full: reject     # reject (refuse new writes: 503) | drop_oldest (counted)
+      # retry_min: 200ms
+      # retry_max: 30s
+
+    storage:
+      type: influxdb_v1           # InfluxDB 1.x (Debian, Raspberry Pi OS 32-bit)
+      url: http://127.0.0.1:8086
+      database: campusguard
+      # retention_policy: campusguard   # created (as the default) when missing; must keep
+      # retention: 400d                 #   >= 180 days (网络安全法 art. 21) or 0 = forever
+      # create_database: true
+      # username: null
+      # password: null
+      # ... and the same batching, spool and retry keys as influxdb_v2
 """
 
 from __future__ import annotations
@@ -36,8 +69,65 @@ class SqliteStorageSettings(StrictModel):
     path: Path | None = None
 
 
-# A discriminated union on ``type``; the InfluxDB backends join it later.
-StorageSettings = Annotated[SqliteStorageSettings, Field(discriminator="type")]
+class _SpooledSettings(StrictModel):
+    """Batching, spool and retry settings both InfluxDB backends share."""
+
+    batch_size: int = Field(5_000, ge=1, le=1_000_000)
+    flush_interval: Duration = 1.0
+    gzip: bool = True
+    timeout: Duration = 10.0
+    spool_dir: Path | None = None
+    spool_max_bytes: ByteSize = 1 << 30
+    spool_fsync: Literal["always", "interval", "never"] = "interval"
+    spool_on_full: Literal["reject", "drop_oldest"] = "reject"
+    retry_min: Duration = 0.2
+    retry_max: Duration = 30.0
+    drain_timeout: Duration = 5.0
+
+    @field_validator("timeout", "retry_min", "retry_max")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be longer than 0 s")
+        return value
+
+
+class InfluxV2StorageSettings(_SpooledSettings):
+    """InfluxDB v2 write API through influxdb-client (2.x, 3.x, Cloud, VictoriaMetrics)."""
+
+    type: Literal["influxdb_v2"] = "influxdb_v2"
+    url: str = "http://127.0.0.1:8086"
+    token: str = ""
+    org: str = "campusguard"
+    bucket: str = "campusguard"
+    influxql: bool = False
+
+
+class InfluxV1StorageSettings(_SpooledSettings):
+    """InfluxDB 1.x over its v1 HTTP API (``/write``, InfluxQL ``/query``)."""
+
+    type: Literal["influxdb_v1"] = "influxdb_v1"
+    url: str = "http://127.0.0.1:8086"
+    database: str = "campusguard"
+    retention_policy: str = "campusguard"
+    retention: Duration = 400 * 86_400.0
+    create_database: bool = True
+    username: str | None = None
+    password: str | None = None
+
+    @field_validator("retention")
+    @classmethod
+    def _audit_retention(cls, value: float) -> float:
+        if 0 < value < 180 * 86_400:
+            raise ValueError("audit data must be kept at least 180 days (or 0 = forever)")
+        return value
+
+
+# A discriminated union on ``type``.
+StorageSettings = Annotated[
+    SqliteStorageSettings | InfluxV2StorageSettings | InfluxV1StorageSettings,
+    Field(discriminator="type"),
+]
 
 
 class CollectorSettings(StrictModel):
@@ -79,7 +169,16 @@ class CollectorSettings(StrictModel):
     @property
     def sqlite_path(self) -> Path:
         """Where the SQLite store lives."""
-        return self.storage.path or self.data_dir / SQLITE_FILE
+        path = self.storage.path if isinstance(self.storage, SqliteStorageSettings) else None
+        return path or self.data_dir / SQLITE_FILE
+
+    @property
+    def influx_state_dir(self) -> Path:
+        """Where an InfluxDB backend keeps its spool, batch ledger and dead-letter file."""
+        storage = self.storage
+        if isinstance(storage, SqliteStorageSettings) or storage.spool_dir is None:
+            return self.data_dir / storage.type
+        return storage.spool_dir
 
     @property
     def retention_ns(self) -> int:
