@@ -7,7 +7,9 @@ import logging
 import signal
 
 from campusguard.config.loader import load_yaml
-from collector.app import create_app
+from campusguard.selfmetrics import SelfMetrics
+from collector.app import build_storage, create_app
+from collector.rules_wiring import attach_rules, build_rule_runner
 from collector.server import bind_socket, serve, socket_url
 from collector.settings import CollectorSettings
 
@@ -16,6 +18,11 @@ log = logging.getLogger("campusguard.collector")
 
 def run_collector(path: str, check_only: bool = False) -> int:
     settings = load_yaml(path, CollectorSettings)
+    if settings.rules is not None:  # refuse bad packs before anything starts
+        from campusguard.catalog import Catalog
+        from collector.rules.loader import load_packs
+
+        load_packs(settings.rules.packs, Catalog.load())
     if check_only:
         print(f"{path}: ok (listen {settings.listen.host}:{settings.listen.port})")
         return 0
@@ -34,5 +41,12 @@ async def _serve(settings: CollectorSettings) -> int:
         log.error("cannot listen on %s:%d: %s", settings.listen.host, settings.listen.port, exc)
         return 1
     log.info("collector listening on %s (API docs at /docs)", socket_url(sock))
-    await serve(create_app(settings), sock, stop)
+    metrics = SelfMetrics("collector")
+    storage = build_storage(settings, metrics)
+    app = create_app(settings, storage, metrics)
+    attach_rules(build_rule_runner(settings, storage, metrics), app)
+    try:
+        await serve(app, sock, stop)
+    finally:
+        storage.close()
     return 0

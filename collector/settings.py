@@ -130,6 +130,18 @@ StorageSettings = Annotated[
 ]
 
 
+class RulesSettings(StrictModel):
+    """The rule engine: which packs to load and how often to evaluate.
+
+    Relative paths are relative to the working directory. ``inventory`` gives the rules the
+    sites' targets, time zones and the devices and sensors that should report."""
+
+    packs: tuple[Path, ...] = (Path("rules/bandwidth"),)
+    inventory: Path | None = None
+    interval: Duration = 15.0
+    state_file: Path | None = None  # default: <data_dir>/rules-state.json
+
+
 class CollectorSettings(StrictModel):
     """Everything the collector's HTTP service and storage need."""
 
@@ -143,6 +155,7 @@ class CollectorSettings(StrictModel):
     storage: StorageSettings = SqliteStorageSettings()
     org: str = "campusguard"
     bucket: str = "campusguard"
+    rules: RulesSettings | None = None
 
     @field_validator("tokens")
     @classmethod

@@ -61,3 +61,48 @@ def test_collector_process_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         log.close()
     assert code == 0, (tmp_path / "collector.log").read_text()
     assert (tmp_path / "data" / "collector.sqlite3").exists()
+
+
+def test_collector_with_rules_starts_and_refuses_a_bad_pack(tmp_path: Path) -> None:
+    from campusguard.inventory import DEMO_WHDV
+
+    root = Path(__file__).resolve().parents[2]
+    port = free_port()
+    config = tmp_path / "collector.yaml"
+    config.write_text(
+        f"listen: 127.0.0.1:{port}\ntokens: [t]\ndata_dir: {tmp_path}/data\n"
+        f"rules: {{packs: [{root}/rules/bandwidth], inventory: {DEMO_WHDV}, interval: 1s}}\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "campusguard.cli", "collector", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        assert wait_until(healthy, 20)
+        # the engine evaluates on its timer and saves its state at shutdown
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    assert (tmp_path / "data" / "rules-state.json").exists()
+
+    bad = tmp_path / "bad-pack"
+    bad.mkdir()
+    (bad / "rules.yaml").write_text("rules:\n  - id: x\n    titel: {zh: a, en: b}\n")
+    config.write_text(f"listen: 127.0.0.1:{port}\ntokens: [t]\nrules: {{packs: [{bad}]}}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "campusguard.cli", "collector", "--check", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"{bad / 'rules.yaml'}:3:" in done.stderr
