@@ -61,6 +61,12 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flows_decode(args: argparse.Namespace) -> int:
+    from agent.inputs.flow.decode_cli import run
+
+    return run(args)
+
+
 def _rules_check(args: argparse.Namespace) -> int:
     from collector.rules.cli import check_main
 
@@ -104,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="MQTT broker: Mosquitto if installed (auto), or the embedded Python broker",
     )
     p.set_defaults(handler=_demo)
+
+    p = sub.add_parser("flows", help="flow telemetry tools (NetFlow v5/v9, IPFIX, sFlow v5)")
+    flows = p.add_subparsers(dest="flows_command", metavar="ACTION", required=True)
+    q = flows.add_parser(
+        "decode", help="decode export datagrams (pcap or raw payload files) to JSON lines"
+    )
+    from agent.inputs.flow.decode_cli import add_arguments  # light: imports no decoder
+
+    add_arguments(q)
+    q.set_defaults(handler=_flows_decode)
 
     p = sub.add_parser("rules", help="validate rule packs and run their tests")
     rsub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
