@@ -13,6 +13,8 @@ from typing import Annotated, Any, Final, Literal, Union
 
 from pydantic import Field
 
+from agent.inputs.flow.config import FlowInputConfig
+from agent.inputs.flow.listener import FlowInput
 from agent.inputs.mqtt import MqttInput, MqttInputConfig
 from agent.inputs.snmp import SnmpInput, SnmpInputConfig
 from agent.outputs.collector import CollectorOutput, CollectorOutputConfig
@@ -35,6 +37,9 @@ class PluginSpec:
 
 BUILTIN_PLUGINS: Final[tuple[PluginSpec, ...]] = (
     PluginSpec("mqtt", "input", MqttInputConfig, MqttInput, "MQTT subscriber, JSON to metrics"),
+    PluginSpec(
+        "flow", "input", FlowInputConfig, FlowInput, "NetFlow/IPFIX/sFlow listener with rollups"
+    ),
     PluginSpec(
         "snmp", "input", SnmpInputConfig, SnmpInput, "SNMP poller: IF-MIB rates, vendor health"
     ),

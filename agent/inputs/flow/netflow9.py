@@ -57,9 +57,11 @@ def decode_netflow9(data: bytes, exporter: str, cache: TemplateCache) -> DecodeR
     run.flush(data)
     batches = run.batches
     result.sequences.append(SequenceMark(PROTOCOL, exporter, source, sequence, 1))
-    records = result.templates_learned + result.other_records + sum(len(b) for b in batches)
-    if not result.errors and count not in (records, flowsets):
-        # RFC 3954 counts records; some exporters count flowsets. Anything else is corrupt.
+    data_records = sum(len(b) for b in batches)
+    records = result.templates_learned + result.other_records + data_records
+    if not result.errors and count not in (records, flowsets, data_records):
+        # RFC 3954 counts all records; some exporters count flowsets, others (softflowd) only
+        # data records. Anything else is corrupt.
         result.error("count_mismatch")
         return result
     result.records = FlowBatch.concat(batches, PROTOCOL, exporter)

@@ -70,6 +70,9 @@ def test_invalid_capture_is_rejected_and_counted(name: str) -> None:
         assert sum(d.result.errors.values()) >= 1
 
 
+TSHARK_STOPS_AT_HEADER_COUNT = {"netflow9_invalid01_decodable"}
+
+
 def test_records_agree_with_wireshark(
     decoded_captures: list[Decoded], tshark_capture_frames: list[dict[str, Any]]
 ) -> None:
@@ -79,6 +82,11 @@ def test_records_agree_with_wireshark(
     for d, frame in zip(decoded_captures, tshark_capture_frames, strict=True):
         ours = [comparable(r) for r in d.result.records.iter_dicts()]
         theirs = cflow_records(frame)
+        if d.group in TSHARK_STOPS_AT_HEADER_COUNT:
+            # tshark dissects only as many records as the v9 header's count says; this
+            # exporter counts data records only, so tshark stops after the templates
+            assert theirs == [] and len(ours) == 2
+            continue
         if not agree(ours, theirs):
             disagreements.append((d.group, ours[:2], theirs[:2]))
         compared += len(theirs)

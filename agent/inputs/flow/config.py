@@ -1,0 +1,50 @@
+"""Configuration of the ``flow`` input.
+
+Sample config (commented values are the defaults)::
+
+    - type: flow
+      name: gateway-flows
+      # listen: ["0.0.0.0:2055", "0.0.0.0:4739", "0.0.0.0:6343"]   # any protocol on any port
+      # rcvbuf: 32MiB                 # SO_RCVBUF asked for each socket (the kernel may cap it)
+      # rollup_interval: 60s          # flow_zone / flow_app / flow_talker / flow_destination
+      # top_n: 20                     # talkers and destinations with their own series
+      # apps: null                    # port/protocol table (YAML); null: the built-in apps.yaml
+      # template_save_interval: 30s   # how often the template cache is written to disk
+      # max_templates: 65536
+      # archive: false                # raw flow archive: not built yet, must stay false
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from agent.inputs.flow.apps import AppTable
+from agent.plugin import PluginConfig
+from campusguard.config.types import ByteSize, Duration, HostPort
+from campusguard.errors import ConfigError
+
+DEFAULT_LISTEN = (HostPort("0.0.0.0", 2055), HostPort("0.0.0.0", 4739), HostPort("0.0.0.0", 6343))
+
+
+class FlowInputConfig(PluginConfig):
+    type: Literal["flow"] = "flow"
+    listen: Annotated[tuple[HostPort, ...], Field(min_length=1)] = DEFAULT_LISTEN
+    rcvbuf: ByteSize = 32 * 1024 * 1024
+    rollup_interval: Annotated[Duration, Field(ge=1.0)] = 60.0
+    top_n: Annotated[int, Field(ge=1, le=1000)] = 20
+    apps: str | None = None
+    template_save_interval: Annotated[Duration, Field(gt=0)] = 30.0
+    max_templates: Annotated[int, Field(ge=1)] = 65536
+    archive: Literal[False] = False
+
+    @field_validator("apps")
+    @classmethod
+    def _apps_load(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                AppTable.load(value)
+            except ConfigError as exc:
+                raise ValueError(f"apps: {exc}") from None
+        return value

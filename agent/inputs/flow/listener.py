@@ -1,0 +1,292 @@
+"""``flow`` input: UDP listener(s) for NetFlow v5/v9, IPFIX and sFlow v5, with rollups.
+
+Each configured address gets a UDP socket with a large receive buffer (``SO_RCVBUFFORCE`` when
+the process may, else ``SO_RCVBUF``), served by an asyncio datagram endpoint. Every datagram
+is decoded in the event loop by :func:`~agent.inputs.flow.dispatch.decode_datagram` (pure,
+never raises) into a columnar batch; the batch goes to the rollup and to any observers
+(detections). Any protocol is accepted on any port: the version word decides.
+
+The template cache is loaded from ``<data_dir>/flow/<name>/templates.json`` at start, so the
+first data datagram after a restart decodes, and written back (atomically) every
+``template_save_interval`` when it changed and at close. Loss is tracked per exporter and
+source id from sequence numbers (:class:`~agent.inputs.flow.loss.LossTracker`).
+
+Self-metrics. The ``input`` stage is the agent's usual one (the runtime counts the rollup
+metrics emitted as ``received``/``sent``); what arrives on the wire is counted under
+``stage="ingest"`` for the same plugin: ``received`` = flow records (bytes = datagram bytes),
+``error{reason}`` = decode problems by reason (``unknown_template``, ``truncated``...,
+``template_cache`` for an unreadable cache file, ``rollup``/``observer`` for failures after
+decoding), ``dropped{reason="export_loss"}`` = records (v5, IPFIX) or datagrams (v9, sFlow)
+the sequence numbers say never arrived. Datagram counts and loss per exporter are in
+:attr:`FlowInput.stats` and :attr:`FlowInput.loss`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.inputs.flow.addresses import ZoneResolver
+from agent.inputs.flow.apps import AppTable
+from agent.inputs.flow.config import FlowInputConfig
+from agent.inputs.flow.dispatch import decode_datagram
+from agent.inputs.flow.loss import LossTracker
+from agent.inputs.flow.records import FlowBatch
+from agent.inputs.flow.result import DecodeResult
+from agent.inputs.flow.rollup import FlowRollup
+from agent.inputs.flow.templates import TemplateCache
+from agent.plugin import Emitter, ListenerInput, PluginContext
+from campusguard.errors import PluginError
+from campusguard.metric import Metric
+
+log = logging.getLogger("campusguard.agent.flow")
+
+BatchObserver = Callable[[FlowBatch], None]
+ROLLUP_BATCH_ROWS = 4096  # records gathered before they are rolled up together
+
+
+@dataclass
+class FlowInputStats:
+    """What the listener saw since it was built."""
+
+    datagrams: int = 0
+    datagram_bytes: int = 0
+    records: int = 0
+    malformed: int = 0
+    templates_learned: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    records_by_protocol: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unknown_templates(self) -> int:
+        return self.errors.get("unknown_template", 0)
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, owner: FlowInput) -> None:
+        self.owner = owner
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        self.owner.handle_datagram(data, str(addr[0]), time.time_ns())
+
+    def error_received(self, exc: Exception) -> None:
+        self.owner.wire.error("socket")
+
+
+class FlowInput(ListenerInput):
+    config: FlowInputConfig
+
+    def __init__(self, config: FlowInputConfig, ctx: PluginContext) -> None:
+        super().__init__(config, ctx)
+        self.wire = ctx.metrics.stage(ctx.name, "ingest")  # what arrives from exporters
+        self.cache = TemplateCache(config.max_templates)
+        self.loss = LossTracker()
+        self.stats = FlowInputStats()
+        self.bound: list[tuple[str, int]] = []  # addresses actually bound (port 0 resolved)
+        self.rcvbuf_actual: list[int] = []
+        self.started = asyncio.Event()
+        self._rollup: FlowRollup | None = None
+        self._observers: list[BatchObserver] = []
+        self._cache_dirty = False
+        self._pending: list[FlowBatch] = []
+        self._pending_rows = 0
+
+    # -- public hooks -------------------------------------------------------------------------
+
+    @property
+    def template_path(self) -> Path:
+        return self.ctx.data_dir / "flow" / self.ctx.name / "templates.json"
+
+    @property
+    def rollup(self) -> FlowRollup:
+        """The rollup accumulator (built on first use: reads the application table)."""
+        if self._rollup is None:
+            apps = AppTable.load(self.config.apps)
+            resolver = ZoneResolver(self.ctx.inventory)
+            self._rollup = FlowRollup(apps, resolver, self.config.top_n)
+        return self._rollup
+
+    def add_observer(self, observer: BatchObserver) -> None:
+        """Call ``observer`` with every non-empty decoded batch (detections, tests)."""
+        self._observers.append(observer)
+
+    def handle_datagram(self, data: bytes, exporter: str, now_ns: int) -> DecodeResult:
+        """Decode one datagram and account for it (the socket path; also for replays)."""
+        result = decode_datagram(data, exporter, self.cache, now_ns)
+        stats = self.stats
+        stats.datagrams += 1
+        stats.datagram_bytes += len(data)
+        for reason, count in result.errors.items():
+            stats.errors[reason] = stats.errors.get(reason, 0) + count
+            self.wire.error(reason, count)
+        if result.malformed:
+            stats.malformed += 1
+        if result.templates_learned or result.templates_withdrawn or result.sampling:
+            stats.templates_learned += result.templates_learned
+            self._cache_dirty = True
+        for mark in result.sequences:
+            lost = self.loss.observe(mark)
+            if lost:
+                self.wire.dropped("export_loss", lost)
+        batch = result.records
+        n = len(batch)
+        self.wire.received(n, len(data))
+        if n:
+            stats.records += n
+            key = batch.protocol
+            stats.records_by_protocol[key] = stats.records_by_protocol.get(key, 0) + n
+            self._pending.append(batch)
+            self._pending_rows += n
+            if self._pending_rows >= ROLLUP_BATCH_ROWS:
+                self._roll_pending()
+            for observer in self._observers:
+                try:
+                    observer(batch)
+                except Exception:
+                    log.exception("flow %s: observer %r failed", self.ctx.name, observer)
+                    self.wire.error("observer")
+        return result
+
+    def _roll_pending(self) -> None:
+        """Roll the batches received so far up in one go (numpy's per-call overhead is then
+        paid per few thousand records, not per datagram)."""
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        if not pending:
+            return
+        try:
+            self.rollup.add(FlowBatch.concat(pending, "mixed", "mixed"))
+        except Exception:  # a bug must not stop the listener: count it, keep receiving
+            log.exception("flow %s: rollup failed", self.ctx.name)
+            self.wire.error("rollup")
+
+    def flush_rollup(self, start_ns: int, end_ns: int, stamp_ns: int) -> list[Metric]:
+        """The rollup metrics of ``[start_ns, end_ns)``, stamped ``stamp_ns``; resets."""
+        self._roll_pending()
+        metrics = self.rollup.flush(start_ns, end_ns)
+        for metric in metrics:
+            metric.time_ns = stamp_ns
+        return metrics
+
+    # -- template cache persistence -----------------------------------------------------------
+
+    def load_templates(self) -> None:
+        path = self.template_path
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self.wire.error("template_cache")
+            log.warning("flow %s: cannot read %s: %s", self.ctx.name, path, exc)
+            return
+        try:
+            self.cache = TemplateCache.from_json(text, self.config.max_templates)
+        except PluginError as exc:
+            self.wire.error(exc.reason)
+            log.warning("flow %s: %s: %s; starting with no templates", self.ctx.name, path, exc)
+            with contextlib.suppress(OSError):  # kept for a look; the next save replaces it
+                os.replace(path, path.with_name(path.name + ".bad"))
+
+    def save_templates(self) -> None:
+        """Write the template cache atomically (temporary file, fsync, rename)."""
+        path = self.template_path
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tmp.open("w", encoding="utf-8") as handle:
+                handle.write(self.cache.to_json())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            self._cache_dirty = False
+        except OSError as exc:
+            self.wire.error("template_cache")
+            log.warning("flow %s: cannot save %s: %s", self.ctx.name, path, exc)
+
+    # -- sockets and the loop -----------------------------------------------------------------
+
+    def _socket(self, host: str, port: int) -> socket.socket:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+            family, kind, proto, _, address = infos[0]
+            sock = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise PluginError(f"flow listen {host}:{port}: {exc}", reason="bind") from exc
+        try:
+            force: int | None = getattr(socket, "SO_RCVBUFFORCE", None)
+            try:
+                if force is None:
+                    raise OSError("no SO_RCVBUFFORCE")
+                sock.setsockopt(socket.SOL_SOCKET, force, self.config.rcvbuf)
+            except OSError:  # without CAP_NET_ADMIN: capped by net.core.rmem_max
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.config.rcvbuf)
+            sock.bind(address)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise PluginError(f"flow listen {host}:{port}: {exc}", reason="bind") from exc
+        # Linux reports twice what it grants (the other half is bookkeeping)
+        self.rcvbuf_actual.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2)
+        return sock
+
+    async def _open(self) -> list[asyncio.DatagramTransport]:
+        loop = asyncio.get_running_loop()
+        transports: list[asyncio.DatagramTransport] = []
+        try:
+            for listen in self.config.listen:
+                sock = self._socket(listen.host, listen.port)
+                name = sock.getsockname()
+                self.bound.append((str(name[0]), int(name[1])))
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: _Endpoint(self), sock=sock
+                )
+                transports.append(transport)
+        except BaseException:
+            for transport in transports:
+                transport.close()
+            raise
+        return transports
+
+    async def run(self, emit: Emitter, stop: asyncio.Event) -> None:
+        _ = self.rollup  # reads the application table before any datagram
+        self.load_templates()
+        transports = await self._open()
+        interval_ns = int(self.config.rollup_interval * 1e9)
+        save_every = self.config.template_save_interval
+        start_ns = time.time_ns()
+        boundary = (start_ns // interval_ns + 1) * interval_ns
+        next_save = time.monotonic() + save_every
+        self.started.set()
+        try:
+            while not stop.is_set():
+                wait_s = min((boundary - time.time_ns()) / 1e9, next_save - time.monotonic())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.0, wait_s))
+                now_ns = time.time_ns()
+                if now_ns >= boundary:
+                    self._emit_rollup(emit, start_ns, now_ns, boundary - interval_ns)
+                    start_ns = now_ns
+                    boundary = (now_ns // interval_ns + 1) * interval_ns
+                if time.monotonic() >= next_save:
+                    next_save = time.monotonic() + save_every
+                    if self._cache_dirty:
+                        self.save_templates()
+        finally:
+            for transport in transports:
+                transport.close()
+            self.started.clear()
+            now_ns = time.time_ns()
+            self._emit_rollup(emit, start_ns, now_ns, (now_ns // interval_ns) * interval_ns)
+            self.save_templates()
+
+    def _emit_rollup(self, emit: Emitter, start_ns: int, end_ns: int, stamp_ns: int) -> None:
+        metrics = self.flush_rollup(start_ns, end_ns, stamp_ns)
+        if metrics:
+            emit.emit(metrics)
