@@ -17,6 +17,7 @@ from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.listener import FlowInput
 from agent.inputs.mqtt import MqttInput, MqttInputConfig
 from agent.inputs.snmp import SnmpInput, SnmpInputConfig
+from agent.inputs.syslog import SyslogInput, SyslogInputConfig
 from agent.outputs.collector import CollectorOutput, CollectorOutputConfig
 from agent.outputs.file import FileOutput, FileOutputConfig
 from agent.plugin import Input, Output, PluginConfig, PluginContext, Processor
@@ -42,6 +43,9 @@ BUILTIN_PLUGINS: Final[tuple[PluginSpec, ...]] = (
     ),
     PluginSpec(
         "snmp", "input", SnmpInputConfig, SnmpInput, "SNMP poller: IF-MIB rates, vendor health"
+    ),
+    PluginSpec(
+        "syslog", "input", SyslogInputConfig, SyslogInput, "syslog: RFC 3164/5424, UDP/TCP/TLS"
     ),
     PluginSpec("enrich", "processor", EnrichConfig, EnrichProcessor, "tags from the inventory"),
     PluginSpec(
