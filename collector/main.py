@@ -9,7 +9,7 @@ import signal
 from campusguard.config.loader import load_yaml
 from campusguard.selfmetrics import SelfMetrics
 from collector.app import build_storage, create_app
-from collector.rules_wiring import attach_rules, build_rule_runner
+from collector.rules_wiring import attach_rules, build_alerting, build_rule_runner
 from collector.server import bind_socket, serve, socket_url
 from collector.settings import CollectorSettings
 
@@ -44,7 +44,8 @@ async def _serve(settings: CollectorSettings) -> int:
     metrics = SelfMetrics("collector")
     storage = build_storage(settings, metrics)
     app = create_app(settings, storage, metrics)
-    attach_rules(build_rule_runner(settings, storage, metrics), app)
+    alerting = build_alerting(settings, metrics)
+    attach_rules(build_rule_runner(settings, storage, metrics, alerting), alerting, app)
     try:
         await serve(app, sock, stop)
     finally:

@@ -12,14 +12,25 @@ from campusguard.catalog import Catalog
 from campusguard.config.loader import load_yaml
 from campusguard.inventory.model import Inventory
 from campusguard.selfmetrics import SelfMetrics
+from collector.alerting.service import AlertingService
 from collector.rules.engine import Engine
 from collector.rules.loader import load_packs
 from collector.rules.runner import RuleRunner, attach
 from collector.settings import CollectorSettings
 
 
+def build_alerting(settings: CollectorSettings, metrics: SelfMetrics) -> AlertingService | None:
+    if settings.alerting is None:
+        return None
+    state = settings.alerting_state_file or settings.data_dir / "alerts-state.json"
+    return AlertingService(settings.alerting, metrics, state)
+
+
 def build_rule_runner(
-    settings: CollectorSettings, storage: Any, metrics: SelfMetrics
+    settings: CollectorSettings,
+    storage: Any,
+    metrics: SelfMetrics,
+    alerting: AlertingService | None = None,
 ) -> RuleRunner | None:
     rules = settings.rules
     if rules is None:
@@ -35,9 +46,13 @@ def build_rule_runner(
         state_path=rules.state_file or settings.data_dir / "rules-state.json",
         storage=storage,
         interval_s=rules.interval,
+        sink=alerting.sink() if alerting is not None else None,
     )
 
 
-def attach_rules(runner: RuleRunner | None, app: Any) -> None:
+def attach_rules(runner: RuleRunner | None, alerting: AlertingService | None, app: Any) -> None:
+    """Alerting first, so that the runner stops (and sends its last changes) before it closes."""
+    if alerting is not None:
+        alerting.attach(app)
     if runner is not None:
         attach(runner, app)

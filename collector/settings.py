@@ -57,6 +57,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from campusguard.config.types import ByteSize, Duration, HostPort, StrictModel
+from collector.alerting.config import AlertingConfig
 
 DEFAULT_PORT = 8490
 SQLITE_FILE = "collector.sqlite3"
@@ -156,6 +157,9 @@ class CollectorSettings(StrictModel):
     org: str = "campusguard"
     bucket: str = "campusguard"
     rules: RulesSettings | None = None
+    # notifications for the rules' alerts (see collector/alerting/config.py); none when absent
+    alerting: AlertingConfig | None = None
+    alerting_state_file: Path | None = None  # default: <data_dir>/alerts-state.json
 
     @field_validator("tokens")
     @classmethod
