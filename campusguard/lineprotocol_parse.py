@@ -21,15 +21,33 @@ string value   ``"``                          ``"`` ``\\`` (raw newlines allowed
 A backslash before any other character is kept literally (``C:\\temp`` is ``C:\\temp``). A line
 ends at ``\\n``; a ``\\r`` right before it (or at the very end of the body) belongs to the line
 ending. Spaces before a line, between its sections and after it are allowed.
+
+Both paths can give a body as a :class:`ParsedBody`: points ``(head key, time_ns, fields)`` with
+``fields`` a flat tuple ``key, value, kind, key, value, kind, ...``, and the heads
+(:class:`SeriesHead`: measurement and tag set) by key, the head's own text. A store finds a
+series by one dict lookup, and a body's repeated heads are parsed once. A point holds nothing but
+strings, numbers and one flat tuple, so the garbage collector stops tracking it by its second
+pass (a dict, a :class:`~campusguard.metric.UInt` or a deeper nesting of tuples would keep it
+tracked into the oldest generation, and thousands of those per request make for costly full
+collections).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 from campusguard.errors import LineProtocolError
-from campusguard.metric import INT64_MAX, INT64_MIN, UINT64_MAX, FieldValue, Metric, UInt
+from campusguard.metric import (
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    FieldValue,
+    Metric,
+    UInt,
+    field_kind,
+)
 
 # The timestamp range InfluxDB documents: int64 minus the two values it reserves.
 TIME_MIN: Final = INT64_MIN + 2
@@ -61,6 +79,106 @@ _SPACES: Final = re.compile(r" *+")
 _UNESCAPE_MEASUREMENT: Final = re.compile(r"\\([\\, ])")
 _UNESCAPE_KEY: Final = re.compile(r"\\([\\,= ])")
 _UNESCAPE_STRING: Final = re.compile(r'\\([\\"])')
+
+
+class SeriesHead:
+    """The measurement and tag set of a parsed line, and ``key``: the line's own text of them.
+
+    The text of a head always parses to the same measurement and tags, so equal keys mean the
+    same series (one series may come under several keys: another tag order, other escapes).
+    Heads are shared by every point of a body that repeats them: do not mutate ``tags``.
+    """
+
+    __slots__ = ("key", "measurement", "tags")
+
+    def __init__(self, key: str, measurement: str, tags: dict[str, str]) -> None:
+        self.key = key
+        self.measurement = measurement
+        self.tags = tags
+
+    def __repr__(self) -> str:
+        return f"SeriesHead({self.key!r}, {self.measurement!r}, {self.tags!r})"
+
+
+# Kinds of the fields of a point (the SQLite store keeps the same codes in its rows).
+KIND_FLOAT: Final = 0
+KIND_INT: Final = 1
+KIND_UINT: Final = 2
+KIND_STRING: Final = 3
+KIND_BOOL: Final = 4
+KIND_OF_TYPE: Final[Mapping[type, int]] = {
+    float: KIND_FLOAT,
+    int: KIND_INT,
+    UInt: KIND_UINT,
+    str: KIND_STRING,
+    bool: KIND_BOOL,
+}
+
+# The fields of a point, flat: key, value, kind, key, value, kind, ... in line order. A value is
+# a float, int, str or bool, an unsigned one a plain int (its kind says KIND_UINT). A key given
+# twice may come twice; the last one wins, as in a metric's fields. Read it with
+# ``it = iter(fields); for key, value, kind in zip(it, it, it)``.
+PointFields = tuple[str | float | int | bool, ...]
+# A point: the key of its head, its timestamp in ns (or the default), its fields.
+Point = tuple[str, int | None, PointFields]
+# One record as the careful parser gives it, and as iterating a ParsedBody does.
+Record = tuple[SeriesHead, int | None, dict[str, FieldValue]]
+
+
+class ParsedBody:
+    """A body of line protocol: ``points``, and the ``heads`` they name by key.
+
+    ``len()`` is the number of points. Iterating gives each point as a :data:`Record`, ``(head,
+    time_ns, fields)`` with ``fields`` a new dict (:class:`~campusguard.metric.UInt` for unsigned
+    values), for readers that want that more than speed; a store reads ``points`` directly.
+    """
+
+    __slots__ = ("heads", "points")
+
+    def __init__(self, heads: dict[str, SeriesHead], points: list[Point]) -> None:
+        self.heads = heads
+        self.points = points
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __iter__(self) -> Iterator[Record]:
+        heads = self.heads
+        for key, time_ns, fields in self.points:
+            yield heads[key], time_ns, field_dict(fields)
+
+    def __repr__(self) -> str:
+        return f"ParsedBody({len(self.heads)} heads, {len(self.points)} points)"
+
+
+def field_dict(fields: PointFields) -> dict[str, FieldValue]:
+    """A point's fields as a metric holds them."""
+    out: dict[str, FieldValue] = {}
+    flat: Iterator[Any] = iter(fields)  # key, value, kind, key, value, kind, ...
+    new_int = int.__new__
+    for key, value, kind in zip(flat, flat, flat, strict=True):
+        out[key] = new_int(UInt, value) if kind == KIND_UINT else value
+    return out
+
+
+def point_fields(fields: Mapping[str, FieldValue]) -> PointFields:
+    """A metric's fields as a point holds them."""
+    out: list[str | float | int | bool] = []
+    for key, value in fields.items():
+        kind = KIND_OF_TYPE.get(type(value))
+        if kind is None:  # a subclass: the exact, slower way
+            kind = _KIND_OF_NAME[field_kind(value)]
+        out += (key, int(value) if kind == KIND_UINT else value, kind)
+    return tuple(out)
+
+
+_KIND_OF_NAME: Final[Mapping[str, int]] = {
+    "float": KIND_FLOAT,
+    "int": KIND_INT,
+    "uint": KIND_UINT,
+    "string": KIND_STRING,
+    "bool": KIND_BOOL,
+}
 
 
 def _show(tok: str) -> str:
@@ -157,13 +275,26 @@ def parse_record(
     ends the record (``len(text)`` at the end); a record spans several lines only when a string
     field value holds raw newlines. Raises LineProtocolError at the first problem.
     """
+    record, end = parse_parts(text, start, lineno, scale, default_time_ns)
+    if record is None:
+        return None, end
+    head, time_ns, fields = record
+    return Metric(head.measurement, head.tags, fields, time_ns), end
+
+
+def parse_parts(
+    text: str, start: int, lineno: int, scale: int, default_time_ns: int | None
+) -> tuple[Record | None, int]:
+    """:func:`parse_record`, giving the record as its head, timestamp and fields."""
     rec = _Record(text, start, lineno)
     pos = _skip_spaces(text, start)
     if rec.at_eol(pos):
         return None, _line_end(text, pos)
     if text[pos] == "#":
         return None, _line_end(text, pos)
+    head_start = pos
     measurement, tags, pos = _parse_head(rec, pos)
+    head = SeriesHead(text[head_start:pos], measurement, tags)
     if not rec.at_eol(pos):
         pos = _skip_spaces(text, pos)
     if rec.at_eol(pos):
@@ -182,7 +313,7 @@ def parse_record(
         pos = _skip_spaces(text, match.end())
         if not rec.at_eol(pos):
             raise rec.error(pos, f"unexpected text after the timestamp: {text[pos]!r}")
-    return Metric(measurement, tags, fields, time_ns), _line_end(text, pos)
+    return (head, time_ns, fields), _line_end(text, pos)
 
 
 def _skip_spaces(text: str, pos: int) -> int:

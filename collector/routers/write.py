@@ -5,20 +5,25 @@ A request is all or nothing: a bad line answers 400 naming its line and nothing 
 stored. The body is limited to ``max_body_bytes`` before and after gunzip (decompressed piece
 by piece, so a gzip bomb stops at the limit). ``X-CampusGuard-Batch: agent/epoch/seq`` makes a
 retried batch harmless: a duplicate answers 204 with ``X-CampusGuard-Duplicate: 1``.
+
+Parsing and storing run in one worker-thread hop. A store whose class has ``write_points``
+(:class:`PointStorage`, e.g. SQLite) gets the parsed points as they are, with no
+:class:`~campusguard.metric.Metric` built for them; any other store (a wrapper that forwards
+attributes by ``__getattr__`` included, so it is never bypassed) gets metrics through ``write``.
 """
 
 from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, Final
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Final, Protocol, runtime_checkable
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from campusguard.errors import LineProtocolError, StorageError
-from campusguard.lineprotocol import PRECISIONS, parse
+from campusguard.lineprotocol import PRECISIONS, ParsedBody, parse, parse_points
 from campusguard.selfmetrics import StageCounters
 from collector.deps import (
     ApiError,
@@ -32,6 +37,25 @@ from collector.settings import CollectorSettings
 from collector.storage.base import BatchId, Storage
 
 router = APIRouter(tags=["write"])
+
+
+@runtime_checkable
+class PointStorage(Protocol):
+    """A store that takes parsed line protocol as :func:`parse_points` gives it."""
+
+    def write_points(self, parsed: ParsedBody, batch: BatchId | None = None) -> bool:
+        """:meth:`Storage.write` for points."""
+        ...
+
+
+class _StoreFailed(Exception):
+    """The store refused ``n`` parsed points with ``error``."""
+
+    def __init__(self, n: int, error: StorageError) -> None:
+        super().__init__(str(error))
+        self.n = n
+        self.error = error
+
 
 BATCH_HEADER: Final = "x-campusguard-batch"
 DUPLICATE_HEADER: Final = "X-CampusGuard-Duplicate"
@@ -109,25 +133,25 @@ async def _ingest(
     received_ns = time.time_ns()
     ingest.received(0, nbytes=len(body))
     try:
-        metrics = await run_in_threadpool(parse, body, precision, received_ns)
+        n, fresh, write_seconds = await run_in_threadpool(
+            _parse_and_store, storage, body, precision, received_ns, batch
+        )
     except LineProtocolError as exc:
         ingest.error("bad_line_protocol")
         raise ApiError(400, "invalid", str(exc), extra={"line": exc.line}) from None
-    n = len(metrics)
+    except _StoreFailed as failed:
+        ingest.received(failed.n)
+        stored.received(failed.n)
+        stored.error("storage")
+        ingest.dropped("storage", failed.n)
+        raise ApiError(
+            503, "unavailable", f"storage failed: {failed.error}", headers={"Retry-After": "5"}
+        ) from None
     ingest.received(n)
     if n == 0:
         return Response(status_code=204)
     stored.received(n)
-    write_started = time.perf_counter()
-    try:
-        fresh = await run_in_threadpool(storage.write, metrics, batch)
-    except StorageError as exc:
-        stored.error("storage")
-        ingest.dropped("storage", n)
-        raise ApiError(
-            503, "unavailable", f"storage failed: {exc}", headers={"Retry-After": "5"}
-        ) from None
-    stored.observe_duration(time.perf_counter() - write_started)
+    stored.observe_duration(write_seconds)
     ingest.observe_duration(time.perf_counter() - started)
     if not fresh:
         ingest.dropped("duplicate_batch", n)
@@ -136,6 +160,32 @@ async def _ingest(
     ingest.sent(n)
     stored.sent(n)
     return Response(status_code=204)
+
+
+def _parse_and_store(
+    storage: Storage, body: bytes, precision: str, received_ns: int, batch: BatchId | None
+) -> tuple[int, bool, float]:
+    """Parse and store a body (in a worker thread): (points, stored and not a duplicate, s).
+
+    Raises LineProtocolError for a bad body and :class:`_StoreFailed` when the store fails.
+    """
+    if isinstance(storage, PointStorage) and hasattr(type(storage), "write_points"):
+        point_storage = storage
+        parsed = parse_points(body, precision, received_ns)
+        return _store(len(parsed.points), lambda: point_storage.write_points(parsed, batch))
+    metrics = parse(body, precision, received_ns)
+    return _store(len(metrics), lambda: storage.write(metrics, batch))
+
+
+def _store(n: int, write: Callable[[], bool]) -> tuple[int, bool, float]:
+    if n == 0:
+        return 0, True, 0.0
+    started = time.perf_counter()
+    try:
+        fresh = write()
+    except StorageError as exc:
+        raise _StoreFailed(n, exc) from exc
+    return n, fresh, time.perf_counter() - started
 
 
 def _batch_id(request: Request) -> BatchId | None:

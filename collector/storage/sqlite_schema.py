@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS batches (
 ) WITHOUT ROWID;
 """
 
+# Stored in every row, so never renumbered; the same numbers as the parser's kinds
+# (campusguard.lineprotocol_parse.KIND_*), which write_points stores as they come.
 KIND_FLOAT: Final = 0
 KIND_INT: Final = 1
 KIND_UINT: Final = 2
@@ -102,6 +104,15 @@ def encode_value(value: FieldValue) -> tuple[StoredValue, int]:
             return str(int(value)).zfill(20), kind  # fixed width: text order is number order
         return int(value), kind
     return value, kind
+
+
+def stored_value(value: float | int | str | bool, kind: int) -> StoredValue:
+    """A field value of a parsed point (an unsigned one as a plain int) as stored with ``kind``."""
+    if kind == KIND_UINT and isinstance(value, int) and value > INT64_MAX:
+        return str(value).zfill(20)
+    if kind == KIND_BOOL:
+        return int(value)
+    return value
 
 
 def decode_value(stored: StoredValue, kind: int) -> FieldValue:

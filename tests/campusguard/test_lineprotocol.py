@@ -3,6 +3,7 @@ agreement with the influxdb_client library's own encoder."""
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from pathlib import Path
@@ -19,14 +20,32 @@ from campusguard.lineprotocol import (
     PRECISIONS,
     TIME_MAX,
     TIME_MIN,
+    ParsedBody,
     encode,
     encode_bytes,
     encode_metric,
     parse,
     parse_line,
+    parse_points,
 )
-from campusguard.lineprotocol_parse import parse_record
-from campusguard.metric import INT64_MAX, INT64_MIN, UINT64_MAX, FieldValue, Metric, UInt
+from campusguard.lineprotocol_parse import (
+    KIND_BOOL,
+    KIND_FLOAT,
+    KIND_INT,
+    KIND_STRING,
+    KIND_UINT,
+    parse_record,
+    point_fields,
+)
+from campusguard.metric import (
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    FieldValue,
+    Metric,
+    UInt,
+    field_kind,
+)
 
 CASES = Path(__file__).parent / "lineprotocol_cases"
 
@@ -690,3 +709,123 @@ def test_influxdb_client_agreement_property(
     assert one(point.to_line_protocol(), precision=str(precision)) == Metric(
         measurement, tags, all_fields, expected_time
     )
+
+
+# --- points: parse_points, the form the write endpoint hands to a store ----------------------
+
+_KIND_NAMES = {
+    KIND_FLOAT: "float",
+    KIND_INT: "int",
+    KIND_UINT: "uint",
+    KIND_STRING: "string",
+    KIND_BOOL: "bool",
+}
+
+
+def _rebuilt(parsed: ParsedBody) -> list[Metric]:
+    """Metrics rebuilt from points by hand, checking the points' shape on the way."""
+    out: list[Metric] = []
+    for key, time_ns, fields in parsed.points:
+        head = parsed.heads[key]
+        assert head.key == key
+        assert len(fields) % 3 == 0
+        values: dict[str, FieldValue] = {}
+        for i in range(0, len(fields), 3):
+            name, value, kind = fields[i : i + 3]
+            assert isinstance(name, str)
+            assert type(value) in (float, int, str, bool)  # plain: UInt objects are GC-tracked
+            assert isinstance(kind, int)
+            field = value
+            if kind == KIND_UINT:
+                assert isinstance(value, int)
+                field = UInt(value)
+            assert field_kind(field) == _KIND_NAMES[kind]
+            values[name] = field
+        out.append(Metric(head.measurement, dict(head.tags), values, time_ns))
+    return out
+
+
+_body = st.one_of(
+    st.lists(_metric, max_size=5).map(encode),
+    st.lists(_near_valid_line, max_size=4).map("\n".join),
+    st.text(st.sampled_from(_LINE_ALPHABET + "\n"), max_size=60),
+)
+
+
+@given(_body, st.sampled_from(["ns", "s"]), st.none() | st.integers(0, 10**18))
+@example("m,t=a f=1u,g=2i\nm,t=a f=3u 5\nm,t=a\\ b f=1\nm,t=a\\ b f=2", "ns", 7)
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+def test_parse_points_agrees_with_parse(body: str, precision: str, default: int | None) -> None:
+    try:
+        metrics = parse(body, precision, default)
+    except LineProtocolError as exc:
+        with pytest.raises(LineProtocolError) as caught:
+            parse_points(body, precision, default)
+        assert str(caught.value) == str(exc)
+        return
+    assert _rebuilt(parse_points(body, precision, default)) == metrics
+    assert _rebuilt(parse_points(body.encode("utf-8"), precision, default)) == metrics
+
+
+def test_points_share_one_head_per_head_text() -> None:
+    body = (
+        "env,room=101,site=n t=1 1\n"
+        "env,room=101,site=n t=2 2\n"
+        "env,site=n,room=101 t=3 3\n"  # the same series in another tag order: another key
+        "env,room=1\\ 01 t=4 4\n"  # escaped: read by the careful path, keyed by its text
+        "env,room=1\\ 01 t=5 5\n"
+    )
+    parsed = parse_points(body)
+    assert [key for key, _, _ in parsed.points] == [
+        "env,room=101,site=n",
+        "env,room=101,site=n",
+        "env,site=n,room=101",
+        "env,room=1\\ 01",
+        "env,room=1\\ 01",
+    ]
+    assert list(parsed.heads) == ["env,room=101,site=n", "env,site=n,room=101", "env,room=1\\ 01"]
+    assert parsed.heads["env,room=1\\ 01"].tags == {"room": "1 01"}
+    # one head object per text, whichever point names it
+    assert parsed.points[0][0] is parsed.points[1][0]
+
+
+def test_point_fields_keep_kinds_and_order() -> None:
+    (fast,) = parse_points("m a=1.5,b=-2i,c=3u,e=t,a=2 9").points
+    # flat: key, value, kind, ...; a key given twice may come twice (the last one wins)
+    assert fast[2] == (
+        *("a", 1.5, KIND_FLOAT),
+        *("b", -2, KIND_INT),
+        *("c", 3, KIND_UINT),
+        *("e", True, KIND_BOOL),
+        *("a", 2.0, KIND_FLOAT),
+    )
+    assert type(fast[2][7]) is int  # an unsigned value as a plain int
+    (careful,) = parse_points('m a=1.5,d="x",c=3u,a=2 9').points
+    assert careful[2] == (*("a", 2.0, KIND_FLOAT), *("d", "x", KIND_STRING), *("c", 3, KIND_UINT))
+    big = point_fields({"u": UInt(UINT64_MAX), "b": False})
+    assert big == ("u", UINT64_MAX, KIND_UINT, "b", False, KIND_BOOL)
+    assert type(big[1]) is int
+
+
+def test_parsed_body_iterates_as_records() -> None:
+    parsed = parse_points("env,room=1 t=1.5,n=2u 5\nenv,room=1 t=2\n# no point\n", "ns", 9)
+    assert len(parsed) == 2
+    records = list(parsed)
+    assert [(head.key, head.measurement, head.tags, t) for head, t, _ in records] == [
+        ("env,room=1", "env", {"room": "1"}, 5),
+        ("env,room=1", "env", {"room": "1"}, 9),
+    ]
+    assert records[0][2] == {"t": 1.5, "n": UInt(2)}
+    assert type(records[0][2]["n"]) is UInt
+    assert records[0][2] is not records[1][2]
+    assert repr(parsed) == "ParsedBody(1 heads, 2 points)"
+
+
+def test_points_are_not_tracked_by_the_garbage_collector() -> None:
+    """Thousands of points live through a request; tracked, they would make full collections
+    frequent and slow (the reason for the flat field tuples)."""
+    body = "\n".join(f'm,d=x{i % 7} a={i}u,b={i}.5,c=t,s="v" {i}' for i in range(200))
+    parsed = parse_points(body)
+    gc.collect()
+    gc.collect()
+    assert not any(gc.is_tracked(point) for point in parsed.points)

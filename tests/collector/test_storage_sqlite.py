@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from campusguard import lineprotocol_parse
 from campusguard.errors import StorageError
+from campusguard.lineprotocol import encode, parse, parse_points
 from campusguard.metric import (
     INT64_MAX,
     INT64_MIN,
@@ -20,6 +22,7 @@ from campusguard.metric import (
     UInt,
     field_kind,
 )
+from collector.storage import sqlite, sqlite_schema
 from collector.storage.base import BatchId, Cell, Query, SeriesResult
 from collector.storage.sqlite import NS_PER_DAY, SqliteStorage
 
@@ -334,3 +337,116 @@ def test_any_metric_round_trips(
         assert typed([back[k] for k in fields]) == typed(list(fields.values()))  # kinds too
     finally:
         store.close()
+
+
+# --- write_points: parsed line protocol straight from the parser -----------------------------
+
+
+def test_stored_kinds_are_the_parsers_kinds() -> None:
+    # write_points stores the parser's kind codes as they are: they must be the same numbers.
+    for name in ("KIND_FLOAT", "KIND_INT", "KIND_UINT", "KIND_STRING", "KIND_BOOL"):
+        assert getattr(sqlite_schema, name) == getattr(lineprotocol_parse, name)
+
+
+def everything(store: SqliteStorage) -> list[tuple[str, dict[str, str], list[str], object]]:
+    out: list[tuple[str, dict[str, str], list[str], object]] = []
+    for info in store.series():
+        for r in store.query(Query(info.measurement, tags=dict(info.tags))):
+            for row in r.values:
+                out.append((r.measurement, r.tags, r.columns, typed(row)))
+    return out
+
+
+_names = st.sampled_from(["a", "b", "room", "f"])
+_points = st.lists(
+    st.builds(
+        Metric,
+        st.sampled_from(["env", "if"]),
+        st.dictionaries(_names, st.sampled_from(["1", "2", "x y"]), max_size=3),
+        st.dictionaries(_names, field_values, min_size=1, max_size=3),
+        st.integers(T0, T0 + 3),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(bodies=st.lists(_points, min_size=1, max_size=3))
+def test_write_points_stores_what_write_stores(
+    tmp_path_factory: pytest.TempPathFactory, bodies: list[list[Metric]]
+) -> None:
+    """Same series, same replacements (within and across bodies), same kinds: both paths."""
+    folder = tmp_path_factory.mktemp("wp")
+    by_metrics = SqliteStorage(folder / "m.sqlite3")
+    by_points = SqliteStorage(folder / "p.sqlite3")
+    by_metrics.open()
+    by_points.open()
+    try:
+        for metrics in bodies:
+            text = encode(metrics)
+            assert by_metrics.write(parse(text))
+            assert by_points.write_points(parse_points(text))
+        assert everything(by_points) == everything(by_metrics)
+        assert by_points.row_count() == by_metrics.row_count()
+        assert by_points.counts_by_measurement() == by_metrics.counts_by_measurement()
+        assert by_points.series() == by_metrics.series()
+    finally:
+        by_metrics.close()
+        by_points.close()
+
+
+def test_one_series_whatever_the_tag_order_or_path(store: SqliteStorage) -> None:
+    store.write_points(parse_points(f"env,room=1,site=n t=1 {T0}\nenv,site=n,room=1 t=2 {T0 + S}"))
+    store.write([Metric("env", {"site": "n", "room": "1"}, {"t": 3.0}, T0 + 2 * S)])
+    store.write_points(parse_points(f"env,site=n,room=1 h=4i {T0 + 3 * S}"))
+    (result,) = store.query(Query("env"))
+    assert result.columns == ["time", "h", "t"]
+    assert result.values == [
+        [T0, None, 1.0],
+        [T0 + S, None, 2.0],
+        [T0 + 2 * S, None, 3.0],
+        [T0 + 3 * S, 4, None],
+    ]
+    assert store.series()[0].fields == ("h", "t")
+
+
+def test_write_points_kinds_round_trip(store: SqliteStorage) -> None:
+    body = f'k u={UINT64_MAX}u,v=2u,i={INT64_MIN}i,f=2.0,s="a b",b=T,c=false {T0}'
+    assert store.write_points(parse_points(body))
+    (result,) = store.query(Query("k"))
+    back = dict(zip(result.columns[1:], result.values[0][1:], strict=True))
+    assert typed([back[k] for k in ("u", "v", "i", "f", "s", "b", "c")]) == [
+        ("uint", UInt(UINT64_MAX)),
+        ("uint", UInt(2)),
+        ("int", INT64_MIN),
+        ("float", 2.0),
+        ("string", "a b"),
+        ("bool", True),
+        ("bool", False),
+    ]
+
+
+def test_a_failed_write_points_stores_nothing_and_forgets_its_ids(store: SqliteStorage) -> None:
+    store.write_points(parse_points(f"m,a=0 v=0 {T0}"))
+    bad = parse_points(f"m,a=0 w=1 {T0 + S}\nm,a=1 v=1 {T0}\nn v=2")  # n: no timestamp
+    with pytest.raises(ValueError, match="no timestamp"):
+        store.write_points(bad, BatchId("gw", "e", 1))
+    assert store.row_count() == 1
+    assert [dict(info.tags) for info in store.series()] == [{"a": "0"}]
+    # The rolled-back series m,a=1 and field w must not stay cached.
+    assert store.write_points(parse_points(f"m,a=1 w=3 {T0}"), BatchId("gw", "e", 1))
+    assert rows(store.query(Query("m", tags={"a": "1"}))) == [[T0, 3.0]]
+    assert store.series(tags={"a": "1"})[0].fields == ("w",)
+
+
+def test_series_cache_bound(store: SqliteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite, "MAX_SERIES_KEYS", 3)
+    for round_ in range(2):
+        body = "\n".join(f"m,d={i},e={i} v={round_} {T0 + round_}" for i in range(10))
+        assert store.write_points(parse_points(body))
+        assert store.write(
+            [Metric("m", {"e": str(i), "d": str(i)}, {"w": 1}, T0) for i in range(10)]
+        )
+    assert len(store.series()) == 10
+    assert store.counts_by_measurement() == {"m": 20}

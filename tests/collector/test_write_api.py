@@ -6,16 +6,23 @@ import base64
 import gzip
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campusguard.lineprotocol import ParsedBody
+from campusguard.metric import Metric
+from campusguard.selfmetrics import SelfMetrics
+from collector.app import create_app
 from collector.settings import CollectorSettings
-from collector.storage.base import Query
-from tests.collector.conftest import AppClient, Collector, SettingsFactory
+from collector.storage.base import BatchId, Query
+from collector.storage.sqlite import SqliteStorage
+from tests.collector.conftest import TOKEN, AppClient, Collector, SettingsFactory
 
 BODY = (
     b"ifstats,site=north,device=sw1,ifname=ge1 in_octets=100u,out_octets=200u 1700000000000000000\n"
@@ -370,3 +377,67 @@ def test_retention_runs_in_the_background(
     while app.storage.row_count() > 1 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert [row[1] for row in app.storage.query(Query("m"))[0].values] == [2.0]
+
+
+class RecordingStorage(SqliteStorage):
+    """The real store, noting which write method the endpoint called."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[str] = []
+
+    def write(self, metrics: Sequence[Metric], batch: BatchId | None = None) -> bool:
+        self.calls.append("write")
+        return super().write(metrics, batch)
+
+    def write_points(self, parsed: ParsedBody, batch: BatchId | None = None) -> bool:
+        self.calls.append("write_points")
+        return super().write_points(parsed, batch)
+
+
+class ForwardingStorage:
+    """A wrapper that forwards what it does not define, as the rule runner's does: the endpoint
+    must call its ``write`` (never reach past it to the inner store's ``write_points``)."""
+
+    def __init__(self, inner: SqliteStorage) -> None:
+        self.inner = inner
+        self.seen: list[Metric] = []
+
+    def write(self, metrics: Sequence[Metric], batch: BatchId | None = None) -> bool:
+        self.seen.extend(metrics)
+        return self.inner.write(metrics, batch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_store_with_write_points_gets_points_and_a_wrapper_gets_metrics(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    store = RecordingStorage(settings.sqlite_path)
+    wrapper = ForwardingStorage(store)
+    for app_store in (store, wrapper):
+        app = create_app(settings, app_store, SelfMetrics("collector"))
+        with TestClient(app) as client:
+            headers = {"Authorization": f"Token {TOKEN}"}
+            assert client.post("/api/v2/write", content=BODY, headers=headers).status_code == 204
+    assert store.calls == ["write_points", "write"]
+    assert [m.measurement for m in wrapper.seen] == ["ifstats", "ifstats", "env"]
+    assert store.counts_by_measurement() == {"env": 1, "ifstats": 2}  # the same points twice
+    store.close()
+
+
+def test_storage_failure_is_503_and_counted(app_client: AppClient) -> None:
+    app_client.storage.close()
+    r = app_client.client.post("/api/v2/write", content=BODY, headers=app_client.auth)
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "5"
+    ingest = {"plugin": "write_api", "stage": "ingest"}
+    stored = {"plugin": "sqlite", "stage": "storage"}
+    assert counter(app_client, "campusguard_metrics_received_total", **ingest) == 3
+    assert counter(app_client, "campusguard_metrics_received_total", **stored) == 3
+    assert counter(app_client, "campusguard_errors_total", **stored, reason="storage") == 1
+    assert counter(app_client, "campusguard_metrics_dropped_total", **ingest, reason="storage") == 3
+    assert counter(app_client, "campusguard_metrics_sent_total", **ingest) == 0
+    app_client.storage.open()
