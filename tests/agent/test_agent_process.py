@@ -45,7 +45,7 @@ class AgentProcess:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        ok = wait_until(lambda: _metric(self.metrics_port, "campusguard_build_info") >= 0, 20)
+        ok = wait_until(lambda: _metric(self.metrics_port, "campusguard_build_info") >= 0, 60)
         assert ok, self.log.read_text()
 
     def metric(self, sample: str) -> float:
@@ -105,9 +105,9 @@ def test_sigkill_keeps_the_spool_and_restart_delivers_everything_once(
         _warm_up(agent, pub)
         publish_readings(pub, 0, 300)
         received = 'campusguard_metrics_received_total{plugin="mqtt",stage="input"}'
-        assert wait_until(lambda: agent.metric(received) == 300, 20), agent.metric(received)
+        assert wait_until(lambda: agent.metric(received) == 300, 60), agent.metric(received)
         spooled = 'campusguard_metrics_received_total{plugin="collector",stage="output"}'
-        assert wait_until(lambda: agent.metric(spooled) == 300, 10)
+        assert wait_until(lambda: agent.metric(spooled) == 300, 60)
         agent.kill()
         assert (tmp_path / "agent" / "spool" / "collector").is_dir()
 
@@ -115,7 +115,7 @@ def test_sigkill_keeps_the_spool_and_restart_delivers_everything_once(
         publish_readings(pub, 300, 200)
         collector.start()
         agent.start()
-        assert wait_until(lambda: collector.stored() == 500, 40), (
+        assert wait_until(lambda: collector.stored() == 500, 60), (
             collector.stored(),
             agent.log.read_text()[-3000:],
         )
