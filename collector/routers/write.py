@@ -10,6 +10,10 @@ Parsing and storing run in one worker-thread hop. A store whose class has ``writ
 (:class:`PointStorage`, e.g. SQLite) gets the parsed points as they are, with no
 :class:`~campusguard.metric.Metric` built for them; any other store (a wrapper that forwards
 attributes by ``__getattr__`` included, so it is never bypassed) gets metrics through ``write``.
+A store whose class has ``write_encoded`` (:class:`EncodedStorage`: the InfluxDB backends) gets
+the validated body itself when it can be passed on unchanged: nanosecond precision, every line
+timestamped (a retried batch must not get a new time), no unsigned fields (InfluxDB 1.x refuses
+them) and no carriage returns; otherwise it gets metrics like any other store.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from campusguard.errors import LineProtocolError, StorageError
 from campusguard.lineprotocol import PRECISIONS, ParsedBody, parse, parse_points
+from campusguard.lineprotocol_parse import KIND_UINT
 from campusguard.selfmetrics import StageCounters
 from collector.deps import (
     ApiError,
@@ -46,6 +51,24 @@ class PointStorage(Protocol):
     def write_points(self, parsed: ParsedBody, batch: BatchId | None = None) -> bool:
         """:meth:`Storage.write` for points."""
         ...
+
+
+@runtime_checkable
+class EncodedStorage(Protocol):
+    """A store that takes a validated body of line protocol as it is."""
+
+    def write_encoded(self, body: bytes, batch: BatchId | None = None) -> bool:
+        """:meth:`Storage.write` for a body that needs no re-encoding."""
+        ...
+
+
+def _passes_unchanged(parsed: ParsedBody, body: bytes) -> bool:
+    if b"\r" in body:
+        return False
+    for _key, time_ns, fields in parsed.points:
+        if time_ns is None or KIND_UINT in fields[2::3]:
+            return False
+    return True
 
 
 class _StoreFailed(Exception):
@@ -169,6 +192,15 @@ def _parse_and_store(
 
     Raises LineProtocolError for a bad body and :class:`_StoreFailed` when the store fails.
     """
+    if (
+        isinstance(storage, EncodedStorage)
+        and hasattr(type(storage), "write_encoded")
+        and PRECISIONS.get(precision) == 1
+    ):
+        encoded_storage = storage
+        parsed = parse_points(body, precision, None)  # validates; None marks a missing time
+        if _passes_unchanged(parsed, body):
+            return _store(len(parsed.points), lambda: encoded_storage.write_encoded(body, batch))
     if isinstance(storage, PointStorage) and hasattr(type(storage), "write_points"):
         point_storage = storage
         parsed = parse_points(body, precision, received_ns)

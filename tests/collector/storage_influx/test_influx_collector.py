@@ -93,3 +93,41 @@ def test_write_api_into_victoria_metrics(victoria: DatabaseServer, tmp_path: Pat
         assert r.status_code == 204, r.text
     # the app closed the storage on shutdown, after giving the sender its drain time
     assert wait_until(lambda: vm_rows_added(victoria) == 20, 10)
+
+
+def test_write_api_passes_a_validated_body_unchanged_or_re_encodes_it(
+    influxd: DatabaseServer, tmp_path: Path
+) -> None:
+    """A timestamped ns body goes to the spool as it is (``write_encoded``); a body without
+    timestamps or with unsigned fields goes through metrics (receive time, uint as int)."""
+    settings = _settings(
+        f"storage:\n  type: influxdb_v1\n  url: {influxd.url}\n  database: school\n"
+        "  flush_interval: 50ms\n",
+        tmp_path,
+    )
+    t = time.time_ns() // 10**9 * 10**9 - 60 * 10**9
+    auth = {"Authorization": f"Token {TOKEN}"}
+    calls: list[str] = []
+    with TestClient(create_app(settings)) as client:
+        storage = client.app.state.storage  # type: ignore[attr-defined]
+        assert isinstance(storage, InfluxV1Storage)
+        original_encoded, original_write = storage.write_encoded, storage.write
+
+        def encoded(body: bytes, batch: object = None) -> bool:
+            calls.append("encoded")
+            return original_encoded(body, batch)  # type: ignore[arg-type]
+
+        def write(metrics: object, batch: object = None) -> bool:
+            calls.append("metrics")
+            return original_write(metrics, batch)  # type: ignore[arg-type]
+
+        storage.write_encoded, storage.write = encoded, write  # type: ignore[method-assign]
+        ok = client.post("/api/v2/write", content=f"a,room=1 v=1 {t}\n", headers=auth)
+        no_time = client.post("/api/v2/write", content="b,room=1 v=2\n", headers=auth)
+        unsigned = client.post("/api/v2/write", content=f"c,room=1 n=7u {t}\n", headers=auth)
+        assert ok.status_code == no_time.status_code == unsigned.status_code == 204
+        assert calls == ["encoded", "metrics", "metrics"]
+        assert storage.flush(10)
+        stats = client.get("/api/v1/stats", headers=auth).json()
+    assert stats["measurements"] == {"a": 1, "b": 1, "c": 1}
+    assert storage.sender.dead_letters.read() == []
