@@ -10,7 +10,8 @@ Layout of the directory: segment files named after their first seq (``0000000000
 format in :mod:`campusguard.spool_segment`), ``cursor`` and ``epoch``
 (:mod:`campusguard.spool_state`), ``lock`` (``flock``: a second :class:`Spool` on the same
 directory, in this process or another, gets :class:`SpoolError`), and ``*.corrupt`` quarantined
-segments, kept for inspection and never read again.
+segments, kept for inspection and never read again. The segment index (head, deletion of
+finished segments, the size cap) is :mod:`campusguard.spool_index`.
 
 Durability, by ``fsync`` policy:
 
@@ -53,19 +54,18 @@ segment's worth; all of it is reclaimed when the cap is hit with nothing pending
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final
 
-from campusguard.errors import SpoolError, SpoolFullError
+from campusguard.errors import SpoolError
+from campusguard.spool_index import OnFull, SpoolIndex
 from campusguard.spool_recovery import recover_segments
-from campusguard.spool_segment import HEADER_SIZE, MAX_PAYLOAD, Segment, SegmentReader
+from campusguard.spool_segment import HEADER_SIZE, Segment, SegmentReader
 from campusguard.spool_state import (
     CURSOR_NAME,
     Cursor,
@@ -84,7 +84,6 @@ if TYPE_CHECKING:
 __all__ = ["HEADER_SIZE", "SEQ_BLOCK", "FsyncPolicy", "OnFull", "Spool", "SpoolRecord"]
 
 SEQ_BLOCK: Final = 1024
-OnFull = Literal["reject", "drop_oldest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +94,7 @@ class SpoolRecord:
     payload: bytes
 
 
-class Spool:
+class Spool(SpoolIndex):
     """A directory of append-only segments with an acknowledgement cursor; see the module doc.
 
     Building one touches nothing on disk; :meth:`open` (or ``with``) creates, recovers and locks.
@@ -348,68 +347,6 @@ class Spool:
         data = encode_cursor(cursor)
         write_atomic(self._dir, self._dir_fd, CURSOR_NAME, data, durable=self._policy != "never")
 
-    def _advance_head(self) -> None:
-        """Move the head past acknowledged records; delete the segments nothing is left in."""
-        while self._segments:
-            first = self._segments[0]
-            self._head = bisect_right(first.seqs, self._acked)
-            if self._head < len(first) or self._is_active(first):
-                return
-            self._unlink(self._pop_front())
-
-    def _is_active(self, segment: Segment) -> bool:
-        return self._writer is not None and segment is self._writer.segment
-
-    def _pop_front(self) -> Segment:
-        segment = self._segments.popleft()
-        self._head = 0
-        self._disk_bytes -= segment.size
-        return segment
-
-    def _unlink(self, segment: Segment) -> None:
-        self._reader.forget(segment)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(segment.path)
-
-    def _make_room(self, size: int) -> None:
-        """Ensure ``size`` more bytes fit under the cap, as ``on_full`` says, or raise."""
-        if size - HEADER_SIZE > MAX_PAYLOAD or size > self._max_bytes:
-            self._count_dropped("spool_full", 1)
-            raise SpoolFullError(f"a record of {size} bytes exceeds the cap of spool {self._dir}")
-        if self._disk_bytes + size > self._max_bytes and self._pending_records == 0:
-            self._drop_front_segments(size)  # only acknowledged records are left: reclaim
-        if self._disk_bytes + size <= self._max_bytes:
-            return
-        if self._on_full == "reject":
-            self._count_dropped("spool_full", 1)
-            raise SpoolFullError(
-                f"spool {self._dir} is full ({self._disk_bytes} of {self._max_bytes} bytes)"
-            )
-        lost = self._drop_front_segments(size)
-        self._count_dropped("spool_full_drop_oldest", lost)
-
-    def _drop_front_segments(self, size: int) -> int:
-        """Delete the oldest segments until ``size`` bytes fit; returns the unacked records lost."""
-        assert self._writer is not None
-        count = lost = lost_bytes = freed = 0
-        acked = self._acked
-        for segment in self._segments:
-            if self._disk_bytes - freed + size <= self._max_bytes:
-                break
-            n, payload_bytes = segment.span(self._acked)
-            count, freed = count + 1, freed + segment.size
-            lost, lost_bytes = lost + n, lost_bytes + payload_bytes + n * HEADER_SIZE
-            acked = max(acked, segment.last_seq)
-        self._acked = acked  # the cursor catches up with the next ack: the files are gone anyway
-        for _ in range(count):
-            if self._is_active(self._segments[0]):
-                self._writer.finish(discard=True)
-            self._unlink(self._pop_front())
-        self._pending_records -= lost
-        self._pending_bytes -= lost_bytes
-        self._advance_head()
-        return lost
-
     def _release(self) -> None:
         """Close every descriptor (without syncing), which also releases the lock."""
         if self._writer is not None:
@@ -424,11 +361,3 @@ class Spool:
         if self._gauges is not None:
             self._gauges[0].set(self._pending_bytes)
             self._gauges[1].set(self._pending_records)
-
-    def _count_dropped(self, reason: str, n: int) -> None:
-        if self._counters is not None and n:
-            self._counters.dropped(reason, n)
-
-    def _count_error(self, reason: str, n: int = 1) -> None:
-        if self._counters is not None and n:
-            self._counters.error(reason, n)

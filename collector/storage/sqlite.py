@@ -7,7 +7,8 @@ batch dedupe row commit together or not at all. Series ids (with the field ids e
 known to hold) and field ids are cached in memory, so writing to known series costs no SELECT;
 :meth:`SqliteStorage.write_points` takes parsed line protocol as it comes from the parser and
 finds a series by the text of its line's head, with no sorting or JSON per point. Schema and
-value encoding: :mod:`.sqlite_schema`; queries: :mod:`.sqlite_query`.
+value encoding: :mod:`.sqlite_schema`; the write path and its caches: :mod:`.sqlite_write`;
+queries: :mod:`.sqlite_query`.
 """
 
 from __future__ import annotations
@@ -15,29 +16,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from campusguard.errors import StorageError
 from campusguard.lineprotocol_parse import ParsedBody
-from campusguard.metric import INT64_MAX, Metric
+from campusguard.metric import Metric
 
 from .base import BatchId, Query, SeriesInfo, SeriesResult
 from .sqlite_query import run_query, series_infos
-from .sqlite_schema import (
-    KIND_BOOL,
-    KIND_OF_TYPE,
-    KIND_UINT,
-    PLAIN_KINDS,
-    SCHEMA,
-    SCHEMA_VERSION,
-    StoredValue,
-    encode_value,
-    stored_value,
-    tags_json,
-)
+from .sqlite_schema import SCHEMA, SCHEMA_VERSION
+from .sqlite_write import RowBuilder, RowsOf, write_rows
 
 log = logging.getLogger(__name__)
 
@@ -45,29 +36,6 @@ NS_PER_DAY: Final = 86_400 * 10**9
 DEFAULT_RETENTION_NS: Final = 400 * NS_PER_DAY
 RETENTION_CHUNK: Final = 20_000  # rows deleted per transaction, so writers get the lock between
 MAX_IDLE_READERS: Final = 4
-# Keys in the series cache (a series comes under a few: see SqliteStorage._series).
-MAX_SERIES_KEYS: Final = 500_000
-
-SeriesKey = tuple[str, tuple[tuple[str, str], ...]]
-# A key of the series cache: a parsed line's head text, or a measurement with tag items.
-SeriesAlias = str | SeriesKey
-PointRow = tuple[int, int, int, StoredValue, int]
-FieldPair = tuple[int, int]
-
-_INSERT_POINT: Final = (
-    "INSERT OR REPLACE INTO points (series_id, time_ns, field_id, value, kind)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
-
-
-class _Series:
-    """A cached series: its id and the field ids it is known to hold (in ``series_fields``)."""
-
-    __slots__ = ("fields", "id")
-
-    def __init__(self, sid: int, fields: dict[str, int]) -> None:
-        self.id = sid
-        self.fields = fields
 
 
 class SqliteStorage:
@@ -97,13 +65,8 @@ class SqliteStorage:
         self._pool_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
         self._idle_readers: list[sqlite3.Connection] = []
-        # Caches, only touched under the write lock and dropped when a write fails (they may
-        # then hold ids of rows that were rolled back). Series by every key met that names
-        # exactly one: (measurement, sorted tag items), the same with the tags in the order a
-        # metric holds them, and a parsed line's head text (SeriesHead.key), so a known series
-        # costs one dict lookup, with no sorting; field ids by name.
-        self._series: dict[SeriesAlias, _Series] = {}
-        self._field_ids: dict[str, int] = {}
+        # The series and field id caches (see RowBuilder), only touched under the write lock.
+        self._rows = RowBuilder()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -120,7 +83,7 @@ class SqliteStorage:
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-                self._field_ids = dict(conn.execute("SELECT name, id FROM fields").fetchall())
+                self._rows.field_ids = dict(conn.execute("SELECT name, id FROM fields").fetchall())
             except (sqlite3.Error, OSError) as exc:
                 raise StorageError(f"cannot open SQLite store {self.path}: {exc}") from exc
             self._writer = conn
@@ -137,8 +100,7 @@ class SqliteStorage:
             self._forget()
 
     def _forget(self) -> None:
-        self._series.clear()
-        self._field_ids.clear()
+        self._rows.forget()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -152,173 +114,22 @@ class SqliteStorage:
     # -- writing -----------------------------------------------------------------------------
 
     def write(self, metrics: Sequence[Metric], batch: BatchId | None = None) -> bool:
-        return self._write(batch, lambda conn, pairs: self._metric_rows(conn, metrics, pairs))
+        return self._write(batch, lambda conn, pairs: self._rows.metric_rows(conn, metrics, pairs))
 
     def write_points(self, parsed: ParsedBody, batch: BatchId | None = None) -> bool:
         """:meth:`write` for a body as :func:`campusguard.lineprotocol.parse_points` gives it.
 
         The same semantics, transaction and errors; a point without a timestamp is a ValueError.
         """
-        return self._write(batch, lambda conn, pairs: self._point_rows(conn, parsed, pairs))
+        return self._write(batch, lambda conn, pairs: self._rows.point_rows(conn, parsed, pairs))
 
-    def _write(
-        self,
-        batch: BatchId | None,
-        rows_of: Callable[[sqlite3.Connection, list[FieldPair]], list[PointRow]],
-    ) -> bool:
+    def _write(self, batch: BatchId | None, rows_of: RowsOf) -> bool:
         with self._write_lock:
             conn = self._require_writer()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    if batch is not None and self._seen(conn, batch):
-                        conn.execute("ROLLBACK")
-                        return False
-                    new_pairs: list[FieldPair] = []
-                    conn.executemany(_INSERT_POINT, rows_of(conn, new_pairs))
-                    if new_pairs:
-                        conn.executemany(
-                            "INSERT OR IGNORE INTO series_fields (series_id, field_id)"
-                            " VALUES (?, ?)",
-                            new_pairs,
-                        )
-                    if batch is not None:
-                        conn.execute(
-                            "INSERT INTO batches (agent, epoch, last_seq) VALUES (?, ?, ?)"
-                            " ON CONFLICT (agent, epoch)"
-                            " DO UPDATE SET last_seq = excluded.last_seq",
-                            (batch.agent, batch.epoch, batch.seq),
-                        )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    self._forget()  # the caches may hold ids that are being rolled back
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                return write_rows(conn, batch, rows_of, self._forget)
             except sqlite3.Error as exc:
                 raise StorageError(f"SQLite write failed: {exc}") from exc
-            return True
-
-    @staticmethod
-    def _seen(conn: sqlite3.Connection, batch: BatchId) -> bool:
-        row = conn.execute(
-            "SELECT last_seq FROM batches WHERE agent = ? AND epoch = ?",
-            (batch.agent, batch.epoch),
-        ).fetchone()
-        return row is not None and batch.seq <= int(row[0])
-
-    def _metric_rows(
-        self, conn: sqlite3.Connection, metrics: Sequence[Metric], new_pairs: list[FieldPair]
-    ) -> list[PointRow]:
-        rows: list[PointRow] = []
-        append = rows.append
-        cached = self._series
-        for m in metrics:
-            t = m.time_ns
-            if t is None:
-                raise ValueError(f"point of {m.measurement!r} has no timestamp")
-            tags = m.tags
-            alias = (m.measurement, tuple(tags.items()))
-            series = cached.get(alias) or self._series_of(conn, alias, m.measurement, tags)
-            sid = series.id
-            held = series.fields
-            for name, value in m.fields.items():
-                fid = held.get(name)
-                if fid is None:
-                    fid = held[name] = self._field_id(conn, name)
-                    new_pairs.append((sid, fid))
-                kind = KIND_OF_TYPE.get(type(value))
-                if kind in PLAIN_KINDS:
-                    append((sid, t, fid, value, kind))
-                elif kind == KIND_UINT and isinstance(value, int) and value <= INT64_MAX:
-                    append((sid, t, fid, int(value), kind))  # a plain int binds fastest
-                else:
-                    stored, stored_kind = encode_value(value)
-                    append((sid, t, fid, stored, stored_kind))
-        return rows
-
-    def _point_rows(
-        self, conn: sqlite3.Connection, parsed: ParsedBody, new_pairs: list[FieldPair]
-    ) -> list[PointRow]:
-        # The hot loop of ingest: a series by its head text, the parser's kinds as stored.
-        rows: list[PointRow] = []
-        append = rows.append
-        heads = parsed.heads
-        cached = self._series
-        for key, t, fields in parsed.points:
-            if t is None:
-                raise ValueError(f"point of {heads[key].measurement!r} has no timestamp")
-            series = cached.get(key)
-            if series is None:
-                head = heads[key]
-                series = self._series_of(conn, key, head.measurement, head.tags)
-            sid = series.id
-            held = series.fields
-            flat: Iterator[Any] = iter(fields)  # key, value, kind, key, value, kind, ...
-            for name, value, kind in zip(flat, flat, flat, strict=True):
-                fid = held.get(name)
-                if fid is None:
-                    fid = held[name] = self._field_id(conn, name)
-                    new_pairs.append((sid, fid))
-                if kind == KIND_BOOL or (kind == KIND_UINT and value > INT64_MAX):
-                    append((sid, t, fid, stored_value(value, kind), kind))
-                else:
-                    append((sid, t, fid, value, kind))
-        return rows
-
-    def _series_of(
-        self,
-        conn: sqlite3.Connection,
-        alias: SeriesAlias,
-        measurement: str,
-        tags: Mapping[str, str],
-    ) -> _Series:
-        """The series ``alias`` names (not in the cache yet), found or created, and cached."""
-        cached = self._series
-        canonical = (measurement, tuple(sorted(tags.items())))
-        series = cached.get(canonical) or self._find_series(conn, measurement, tags)
-        if len(cached) >= MAX_SERIES_KEYS:
-            cached.clear()  # only a cache: what is dropped is looked up again
-        cached[canonical] = series
-        cached[alias] = series
-        return series
-
-    @staticmethod
-    def _find_series(
-        conn: sqlite3.Connection, measurement: str, tags: Mapping[str, str]
-    ) -> _Series:
-        """A series from the database, created if new."""
-        text = tags_json(tags)
-        row = conn.execute(
-            "SELECT id FROM series WHERE measurement = ? AND tags = ?", (measurement, text)
-        ).fetchone()
-        if row is None:
-            row = conn.execute(
-                "INSERT INTO series (measurement, tags) VALUES (?, ?) RETURNING id",
-                (measurement, text),
-            ).fetchone()
-            held: dict[str, int] = {}
-        else:
-            held = dict(
-                conn.execute(
-                    "SELECT f.name, f.id FROM series_fields AS sf JOIN fields AS f"
-                    " ON f.id = sf.field_id WHERE sf.series_id = ?",
-                    (row[0],),
-                ).fetchall()
-            )
-        return _Series(int(row[0]), held)
-
-    def _field_id(self, conn: sqlite3.Connection, name: str) -> int:
-        fid = self._field_ids.get(name)
-        if fid is not None:
-            return fid
-        row = conn.execute("SELECT id FROM fields WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            row = conn.execute(
-                "INSERT INTO fields (name) VALUES (?) RETURNING id", (name,)
-            ).fetchone()
-        fid = self._field_ids[name] = int(row[0])
-        return fid
 
     def _require_writer(self) -> sqlite3.Connection:
         if self._writer is None:

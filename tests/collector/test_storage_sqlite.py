@@ -22,7 +22,7 @@ from campusguard.metric import (
     UInt,
     field_kind,
 )
-from collector.storage import sqlite, sqlite_schema
+from collector.storage import sqlite_schema, sqlite_write
 from collector.storage.base import BatchId, Cell, Query, SeriesResult
 from collector.storage.sqlite import NS_PER_DAY, SqliteStorage
 
@@ -441,7 +441,7 @@ def test_a_failed_write_points_stores_nothing_and_forgets_its_ids(store: SqliteS
 
 
 def test_series_cache_bound(store: SqliteStorage, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite, "MAX_SERIES_KEYS", 3)
+    monkeypatch.setattr(sqlite_write, "MAX_SERIES_KEYS", 3)
     for round_ in range(2):
         body = "\n".join(f"m,d={i},e={i} v={round_} {T0 + round_}" for i in range(10))
         assert store.write_points(parse_points(body))
