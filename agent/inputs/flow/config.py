@@ -12,6 +12,7 @@ Sample config (commented values are the defaults)::
       # template_save_interval: 30s   # how often the template cache is written to disk
       # max_templates: 65536
       # archive: false                # raw flow archive: not built yet, must stay false
+      # detect: {enabled: true, ...}  # security detections: see agent.inputs.flow.detect_config
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from agent.inputs.flow.apps import AppTable
+from agent.inputs.flow.detect_config import DetectConfig
 from agent.plugin import PluginConfig
 from campusguard.config.types import ByteSize, Duration, HostPort
 from campusguard.errors import ConfigError
@@ -38,6 +40,7 @@ class FlowInputConfig(PluginConfig):
     template_save_interval: Annotated[Duration, Field(gt=0)] = 30.0
     max_templates: Annotated[int, Field(ge=1)] = 65536
     archive: Literal[False] = False
+    detect: DetectConfig = Field(default_factory=DetectConfig)
 
     @field_validator("apps")
     @classmethod

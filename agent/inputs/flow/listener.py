@@ -3,8 +3,10 @@
 Each configured address gets a UDP socket with a large receive buffer (``SO_RCVBUFFORCE`` when
 the process may, else ``SO_RCVBUF``), served by an asyncio datagram endpoint. Every datagram
 is decoded in the event loop by :func:`~agent.inputs.flow.dispatch.decode_datagram` (pure,
-never raises) into a columnar batch; the batch goes to the rollup and to any observers
-(detections). Any protocol is accepted on any port: the version word decides.
+never raises) into a columnar batch; the batch goes to the rollup and to any observers.
+Unless ``detect.enabled`` is false, a :class:`~agent.inputs.flow.detect.FlowDetector` is one
+of them: its ``security_event`` metrics go out through the same emitter as the rollups. Any
+protocol is accepted on any port: the version word decides.
 
 The template cache is loaded from ``<data_dir>/flow/<name>/templates.json`` at start, so the
 first data datagram after a restart decodes, and written back (atomically) every
@@ -15,10 +17,11 @@ Self-metrics. The ``input`` stage is the agent's usual one (the runtime counts t
 metrics emitted as ``received``/``sent``); what arrives on the wire is counted under
 ``stage="ingest"`` for the same plugin: ``received`` = flow records (bytes = datagram bytes),
 ``error{reason}`` = decode problems by reason (``unknown_template``, ``truncated``...,
-``template_cache`` for an unreadable cache file, ``rollup``/``observer`` for failures after
-decoding), ``dropped{reason="export_loss"}`` = records (v5, IPFIX) or datagrams (v9, sFlow)
-the sequence numbers say never arrived. Datagram counts and loss per exporter are in
-:attr:`FlowInput.stats` and :attr:`FlowInput.loss`.
+``template_cache`` for an unreadable cache file, ``rollup``/``observer``/``detect`` for
+failures after decoding), ``dropped{reason="detect_backlog"}`` = security events beyond
+``MAX_HELD_EVENTS`` made while the input was not running, ``dropped{reason="export_loss"}`` =
+records (v5, IPFIX) or datagrams (v9, sFlow) the sequence numbers say never arrived.
+Datagram counts and loss per exporter are in :attr:`FlowInput.stats` and :attr:`FlowInput.loss`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 from agent.inputs.flow.addresses import ZoneResolver
 from agent.inputs.flow.apps import AppTable
 from agent.inputs.flow.config import FlowInputConfig
+from agent.inputs.flow.detect import FlowDetector
 from agent.inputs.flow.dispatch import decode_datagram
 from agent.inputs.flow.loss import LossTracker
 from agent.inputs.flow.records import FlowBatch
@@ -50,6 +54,8 @@ log = logging.getLogger("campusguard.agent.flow")
 
 BatchObserver = Callable[[FlowBatch], None]
 ROLLUP_BATCH_ROWS = 4096  # records gathered before they are rolled up together
+MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (not running)
+DETECT_MAX_DELAY_S = 1.0  # batches wait at most this long (while traffic flows) for detection
 
 
 @dataclass
@@ -97,6 +103,15 @@ class FlowInput(ListenerInput):
         self._cache_dirty = False
         self._pending: list[FlowBatch] = []
         self._pending_rows = 0
+        self._emit: Emitter | None = None
+        self.held_events: list[Metric] = []  # detections made while not running
+        self.detector: FlowDetector | None = None
+        self._detect_pending: list[FlowBatch] = []
+        self._detect_rows = 0
+        self._detect_last = -DETECT_MAX_DELAY_S
+        if config.detect.enabled:
+            self.detector = FlowDetector(config.detect, ctx.inventory)
+            self.add_observer(self._detect)
 
     # -- public hooks -------------------------------------------------------------------------
 
@@ -153,6 +168,40 @@ class FlowInput(ListenerInput):
                     log.exception("flow %s: observer %r failed", self.ctx.name, observer)
                     self.wire.error("observer")
         return result
+
+    def _detect(self, batch: FlowBatch) -> None:
+        """Observer: gather batches and run the detections on them together (after
+        ``ROLLUP_BATCH_ROWS`` records or ``DETECT_MAX_DELAY_S``, as numpy's per-call overhead
+        would otherwise be paid per datagram)."""
+        self._detect_pending.append(batch)
+        self._detect_rows += len(batch)
+        now = time.monotonic()
+        if self._detect_rows >= ROLLUP_BATCH_ROWS or now - self._detect_last >= DETECT_MAX_DELAY_S:
+            self.flush_detections()
+
+    def flush_detections(self) -> None:
+        """Run the detections on the gathered batches and emit the events (held until
+        :meth:`run` attaches an emitter, at most ``MAX_HELD_EVENTS``; the rest are counted as
+        ``dropped{reason="detect_backlog"}``)."""
+        pending, self._detect_pending, self._detect_rows = self._detect_pending, [], 0
+        self._detect_last = time.monotonic()
+        if self.detector is None or not pending:
+            return
+        try:
+            events = self.detector.observe(FlowBatch.concat(pending, "mixed", "mixed"))
+        except Exception:  # a bug must not stop the listener: count it, keep receiving
+            log.exception("flow %s: detection failed", self.ctx.name)
+            self.wire.error("detect")
+            return
+        if not events:
+            return
+        if self._emit is not None:
+            self._emit.emit(events)
+            return
+        room = MAX_HELD_EVENTS - len(self.held_events)
+        self.held_events += events[: max(0, room)]
+        if len(events) > room:
+            self.wire.dropped("detect_backlog", len(events) - max(0, room))
 
     def _roll_pending(self) -> None:
         """Roll the batches received so far up in one go (numpy's per-call overhead is then
@@ -263,6 +312,10 @@ class FlowInput(ListenerInput):
         start_ns = time.time_ns()
         boundary = (start_ns // interval_ns + 1) * interval_ns
         next_save = time.monotonic() + save_every
+        self._emit = emit
+        if self.held_events:
+            held, self.held_events = self.held_events, []
+            emit.emit(held)
         self.started.set()
         try:
             while not stop.is_set():
@@ -284,9 +337,11 @@ class FlowInput(ListenerInput):
             self.started.clear()
             now_ns = time.time_ns()
             self._emit_rollup(emit, start_ns, now_ns, (now_ns // interval_ns) * interval_ns)
+            self._emit = None
             self.save_templates()
 
     def _emit_rollup(self, emit: Emitter, start_ns: int, end_ns: int, stamp_ns: int) -> None:
+        self.flush_detections()
         metrics = self.flush_rollup(start_ns, end_ns, stamp_ns)
         if metrics:
             emit.emit(metrics)
