@@ -77,6 +77,9 @@ def start_mosquitto(binary: str, workdir: Path, attempts: int = 5) -> Mosquitto:
             "allow_anonymous true\n"
             "user root\n"
             "persistence true\n"
+            # Mosquitto 2 drops messages for a client beyond 1,000 queued, QoS 1 included; a
+            # gateway's broker needs more headroom than that during bursts (see README)
+            "max_queued_messages 200000\n"
             f"persistence_location {workdir}/\n"
             f"log_dest file {log_path}\n"
             "log_type error\nlog_type warning\nlog_type notice\n"

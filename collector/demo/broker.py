@@ -82,6 +82,7 @@ async def _start_mosquitto(binary: str, workdir: Path) -> RunningBroker:
         conf = workdir / "mosquitto.conf"
         conf.write_text(
             f"listener {port} 127.0.0.1\nallow_anonymous true\nuser root\n"
+            "max_queued_messages 200000\n"
             f"persistence false\nlog_dest file {workdir / 'mosquitto.log'}\n"
         )
         proc = subprocess.Popen(
