@@ -29,7 +29,12 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
     """Settings with a tmp data dir and :data:`TOKEN`; keyword arguments override."""
 
     def make(**overrides: Any) -> CollectorSettings:
-        values: dict[str, Any] = {"data_dir": tmp_path / "collector", "tokens": (TOKEN,)}
+        # the tests' fixed timestamps (2023) must not race the retention run at start-up
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "collector",
+            "tokens": (TOKEN,),
+            "retention": 100 * 365 * 86_400.0,
+        }
         values.update(overrides)
         return CollectorSettings.model_validate(values)
 
