@@ -9,7 +9,13 @@ import signal
 from campusguard.config.loader import load_yaml
 from campusguard.selfmetrics import SelfMetrics
 from collector.app import build_storage, create_app
-from collector.rules_wiring import attach_rules, build_alerting, build_rule_runner
+from collector.rules_wiring import (
+    LoadedRules,
+    attach_rules,
+    build_alerting,
+    build_rule_runner,
+    load_rules,
+)
 from collector.server import bind_socket, serve, socket_url
 from collector.settings import CollectorSettings
 
@@ -18,18 +24,14 @@ log = logging.getLogger("campusguard.collector")
 
 def run_collector(path: str, check_only: bool = False) -> int:
     settings = load_yaml(path, CollectorSettings)
-    if settings.rules is not None:  # refuse bad packs before anything starts
-        from campusguard.catalog import Catalog
-        from collector.rules.loader import load_packs
-
-        load_packs(settings.rules.packs, Catalog.load())
+    rules = load_rules(settings)  # refuse bad packs or inventory before anything starts
     if check_only:
         print(f"{path}: ok (listen {settings.listen.host}:{settings.listen.port})")
         return 0
-    return asyncio.run(_serve(settings))
+    return asyncio.run(_serve(settings, rules))
 
 
-async def _serve(settings: CollectorSettings) -> int:
+async def _serve(settings: CollectorSettings, rules: LoadedRules | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -45,7 +47,7 @@ async def _serve(settings: CollectorSettings) -> int:
     storage = build_storage(settings, metrics)
     app = create_app(settings, storage, metrics)
     alerting = build_alerting(settings, metrics)
-    attach_rules(build_rule_runner(settings, storage, metrics, alerting), alerting, app)
+    attach_rules(build_rule_runner(settings, rules, storage, metrics, alerting), alerting, app)
     try:
         await serve(app, sock, stop)
     finally:

@@ -6,6 +6,7 @@ Everything is validated before the app starts: a bad pack or inventory is a Conf
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from campusguard.catalog import Catalog
@@ -14,7 +15,7 @@ from campusguard.inventory.model import Inventory
 from campusguard.selfmetrics import SelfMetrics
 from collector.alerting.service import AlertingService
 from collector.rules.engine import Engine
-from collector.rules.loader import load_packs
+from collector.rules.loader import RuleSet, load_packs
 from collector.rules.runner import RuleRunner, attach
 from collector.settings import CollectorSettings
 
@@ -26,23 +27,41 @@ def build_alerting(settings: CollectorSettings, metrics: SelfMetrics) -> Alertin
     return AlertingService(settings.alerting, metrics, state)
 
 
-def build_rule_runner(
-    settings: CollectorSettings,
-    storage: Any,
-    metrics: SelfMetrics,
-    alerting: AlertingService | None = None,
-) -> RuleRunner | None:
+@dataclass(frozen=True, slots=True)
+class LoadedRules:
+    """The rule packs, the catalog they were checked against and the inventory they read."""
+
+    catalog: Catalog
+    ruleset: RuleSet
+    inventory: Inventory | None
+
+
+def load_rules(settings: CollectorSettings) -> LoadedRules | None:
+    """Load and validate what the ``rules`` section names (ConfigError with file:line)."""
     rules = settings.rules
     if rules is None:
         return None
     catalog = Catalog.load()
     ruleset = load_packs(rules.packs, catalog)
     inventory = load_yaml(rules.inventory, Inventory) if rules.inventory is not None else None
-    engine = Engine(ruleset, inventory, metrics=metrics)
+    return LoadedRules(catalog, ruleset, inventory)
+
+
+def build_rule_runner(
+    settings: CollectorSettings,
+    loaded: LoadedRules | None,
+    storage: Any,
+    metrics: SelfMetrics,
+    alerting: AlertingService | None = None,
+) -> RuleRunner | None:
+    rules = settings.rules
+    if rules is None or loaded is None:
+        return None
+    engine = Engine(loaded.ruleset, loaded.inventory, metrics=metrics)
     return RuleRunner(
         engine,
         packs=rules.packs,
-        catalog=catalog,
+        catalog=loaded.catalog,
         state_path=rules.state_file or settings.data_dir / "rules-state.json",
         storage=storage,
         interval_s=rules.interval,
