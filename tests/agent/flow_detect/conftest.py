@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from campusguard.config.loader import load_yaml_text
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.inventory.model import Inventory
 from campusguard.metric import Metric
+from tests.agent.flow_input.batches import address_columns
 
 INVENTORY = """
 sites:
@@ -56,21 +56,7 @@ def flow(src: str, dst: str, dport: int, proto: int = 6, flags: int = 0x1B, spor
 
 def batch(flows: Sequence[Flow]) -> FlowBatch:
     n = len(flows)
-    cols: dict[str, Any] = {
-        "ip_version": np.zeros(n, np.uint8),
-        "src4": np.zeros(n, np.uint32),
-        "dst4": np.zeros(n, np.uint32),
-        "src6": np.zeros((n, 16), np.uint8),
-        "dst6": np.zeros((n, 16), np.uint8),
-    }
-    for i, (src, dst, *_rest) in enumerate(flows):
-        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-        cols["ip_version"][i] = s.version
-        if s.version == 4:
-            cols["src4"][i], cols["dst4"][i] = int(s), int(d)
-        else:
-            cols["src6"][i] = np.frombuffer(s.packed, np.uint8)
-            cols["dst6"][i] = np.frombuffer(d.packed, np.uint8)
+    cols = address_columns([(f[0], f[1]) for f in flows])
     for name, index, dtype in (
         ("src_port", 2, ">u2"),
         ("dst_port", 3, ">u2"),

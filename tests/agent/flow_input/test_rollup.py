@@ -3,9 +3,6 @@ with ``other``, IPv4 and IPv6; and the series count stays bounded whatever the t
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Any
-
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +13,7 @@ from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.rollup import FlowRollup
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.metric import Metric
+from tests.agent.flow_input.batches import address_columns
 
 MINUTE_NS = 60_000_000_000
 APPS = AppTable.load()
@@ -25,21 +23,7 @@ Flow = tuple[str, str, int, int, int, int, int]  # src, dst, sport, dport, proto
 
 def batch(flows: list[Flow]) -> FlowBatch:
     n = len(flows)
-    cols: dict[str, Any] = {
-        "ip_version": np.zeros(n, np.uint8),
-        "src4": np.zeros(n, np.uint32),
-        "dst4": np.zeros(n, np.uint32),
-        "src6": np.zeros((n, 16), np.uint8),
-        "dst6": np.zeros((n, 16), np.uint8),
-    }
-    for i, (src, dst, *_rest) in enumerate(flows):
-        s, d = ipaddress.ip_address(src), ipaddress.ip_address(dst)
-        cols["ip_version"][i] = s.version
-        if s.version == 4:
-            cols["src4"][i], cols["dst4"][i] = int(s), int(d)
-        else:
-            cols["src6"][i] = np.frombuffer(s.packed, np.uint8)
-            cols["dst6"][i] = np.frombuffer(d.packed, np.uint8)
+    cols = address_columns([(f[0], f[1]) for f in flows])
     for name, index, dtype in (
         ("src_port", 2, np.uint16),
         ("dst_port", 3, np.uint16),
