@@ -10,6 +10,7 @@ from campusguard.selfmetrics import SelfMetrics
 from collector.settings import InfluxV1StorageSettings, InfluxV2StorageSettings
 from collector.storage.influx_sender import SenderOptions
 from collector.storage.influx_v1 import InfluxV1Storage
+from collector.storage.retention_plan import RetentionPlan
 
 if TYPE_CHECKING:
     from collector.storage.influx_v2 import InfluxV2Storage
@@ -32,8 +33,10 @@ def build_influx_storage(
     s: InfluxV1StorageSettings | InfluxV2StorageSettings,
     state_dir: Path,
     metrics: SelfMetrics | None = None,
+    plan: RetentionPlan | None = None,
 ) -> InfluxV1Storage | InfluxV2Storage:
-    """The backend ``s`` names, not opened yet."""
+    """The backend ``s`` names, not opened yet; the v1 backend sets ``plan`` up (policies and
+    continuous queries), the v2 API has no such thing (buckets carry their own retention)."""
     if isinstance(s, InfluxV2StorageSettings):
         from collector.storage.influx_v2 import InfluxV2Storage  # needs influxdb-client
 
@@ -62,4 +65,5 @@ def build_influx_storage(
         create_database=s.create_database,
         options=sender_options(s),
         metrics=metrics,
+        plan=plan,
     )

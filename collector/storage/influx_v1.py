@@ -29,9 +29,19 @@ from campusguard.selfmetrics import SelfMetrics
 from collector.storage import influxql
 from collector.storage.base import Query, SeriesInfo, SeriesResult
 from collector.storage.influx_common import SpooledInfluxStorage, delivery_error, maybe_gzip
+from collector.storage.influx_downsample import (
+    backfill,
+    continuous_query,
+    cq_name,
+    raw_policy,
+    raw_prefixes,
+    split_body,
+)
 from collector.storage.influx_lines import error_text
 from collector.storage.influx_reads import InfluxQLReads
 from collector.storage.influx_sender import SenderOptions
+from collector.storage.retention_plan import RetentionPlan
+from collector.storage.retention_report import StoreUsage
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +105,13 @@ class InfluxV1Storage(SpooledInfluxStorage):
         make_default: bool = True,
         options: SenderOptions | None = None,
         metrics: SelfMetrics | None = None,
+        plan: RetentionPlan | None = None,
     ) -> None:
         super().__init__(state_dir, options, metrics, unsigned_as_int=True)
+        self.plan = plan
+        downsampled = plan.downsampled() if plan is not None else []
+        self._raw_prefixes = raw_prefixes(m for m, _ in downsampled)
+        self.raw_keep_ns = downsampled[0][1].keep_ns if downsampled else 0
         self.url = url.rstrip("/")
         self.database = database
         self.retention_policy = retention_policy
@@ -109,6 +124,7 @@ class InfluxV1Storage(SpooledInfluxStorage):
         self._client = httpx.Client(timeout=timeout, auth=self._auth)
         self.reads = InfluxQLReads(self.url, database, retention_policy, lambda: self._client)
         self._write_params = {"db": database, "rp": retention_policy, "precision": "ns"}
+        self._raw_params = {**self._write_params, "rp": raw_policy(retention_policy)}
         self._write_headers = {"Content-Type": "text/plain; charset=utf-8"}
         if gzip:
             self._write_headers["Content-Encoding"] = "gzip"
@@ -125,10 +141,20 @@ class InfluxV1Storage(SpooledInfluxStorage):
     # -- the write path ----------------------------------------------------------------------
 
     def _post(self, body: bytes) -> None:
+        if not self._raw_prefixes:
+            self._post_to(body, self._write_params)
+            return
+        rest, raw = split_body(body, self._raw_prefixes)
+        if raw:
+            self._post_to(raw, self._raw_params)
+        if rest:
+            self._post_to(rest, self._write_params)
+
+    def _post_to(self, body: bytes, params: Mapping[str, str]) -> None:
         try:
             resp = self._client.post(
                 self.url + "/write",
-                params=self._write_params,
+                params=params,
                 content=maybe_gzip(body, self.gzip),
                 headers=self._write_headers,
             )
@@ -164,6 +190,118 @@ class InfluxV1Storage(SpooledInfluxStorage):
                 f"{policy.duration_ns / NS_PER_DAY:g} days, less than the 180 days audit data "
                 "must be kept (网络安全法 art. 21); lengthen it or name another policy"
             )
+        if self._raw_prefixes:
+            self._prepare_downsampling(found)
+
+    def _prepare_downsampling(self, found: Mapping[str, RetentionPolicy]) -> None:
+        """The raw policy (ours: its duration follows the config) and the continuous queries
+        that downsample into the default policy (created when missing)."""
+        assert self.plan is not None
+        db = influxql.ident(self.database)
+        name = raw_policy(self.retention_policy)
+        days = max(1, self.raw_keep_ns // NS_PER_DAY)
+        raw = found.get(name)
+        verb = "CREATE" if raw is None else "ALTER"
+        if raw is None or raw.duration_ns != days * NS_PER_DAY:
+            self.reads.execute(
+                f"{verb} RETENTION POLICY {influxql.ident(name)} ON {db} DURATION {days}d"
+                + (" REPLICATION 1" if raw is None else ""),
+                post=True,
+            )
+            log.info("%s retention policy %s (%d days)", verb.lower() + "d", name, days)
+        present = set(self.continuous_queries())
+        for measurement, policy in self.plan.downsampled():
+            fields = self.plan.fields_of.get(measurement, ())
+            if cq_name(measurement) in present or not fields:
+                continue
+            self.reads.execute(
+                continuous_query(
+                    self.database, self.retention_policy, measurement, fields, policy.downsample_ns
+                ),
+                post=True,
+            )
+
+    def continuous_queries(self) -> dict[str, str]:
+        """This database's continuous queries: name -> statement."""
+        answer = self.reads.execute("SHOW CONTINUOUS QUERIES")
+        out: dict[str, str] = {}
+        for s in influxql.rows(influxql.results(answer)[0]):
+            if s.get("name") != self.database:
+                continue
+            for row in s.get("values", []):
+                out[str(row[0])] = str(row[1])
+        return out
+
+    def downsample_now(self, start_ns: int, end_ns: int) -> None:
+        """Downsample [start, end) now, as the continuous queries do on their schedule."""
+        if self.plan is None:
+            return
+        try:
+            for statement in backfill(
+                self.database, self.retention_policy, self.plan, start_ns, end_ns
+            ):
+                self.reads.execute(statement, post=True)
+        except DeliveryError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def usage(self, now_ns: int) -> StoreUsage:
+        """Values written in the last day per measurement and policy, the database's policies
+        and continuous queries (for the retention report); disk use from ``SHOW STATS``."""
+        try:
+            return self._usage(now_ns)
+        except DeliveryError as exc:
+            raise StorageError(str(exc)) from exc
+
+    def _usage(self, now_ns: int) -> StoreUsage:
+        per_day: dict[str, int] = {}
+        pairs: dict[str, int] = {}
+        policies = [self.retention_policy]
+        if self._raw_prefixes:
+            policies.append(raw_policy(self.retention_policy))
+        since = f" WHERE time >= {now_ns - NS_PER_DAY} AND time < {now_ns}"
+        for rp in policies:
+            source = f"{influxql.ident(self.database)}.{influxql.ident(rp)}./.*/"
+            answer = self.reads.execute(f"SELECT count(*) FROM {source}{since} GROUP BY *")
+            for s in influxql.rows(influxql.results(answer)[0]):
+                name = str(s.get("name", ""))
+                counted = [v for row in s.get("values", []) for v in row[1:] if isinstance(v, int)]
+                if rp != self.retention_policy or name.encode() + b" " not in self._raw_prefixes:
+                    per_day[name] = per_day.get(name, 0) + sum(counted)
+                    pairs[name] = pairs.get(name, 0) + sum(1 for v in counted if v)
+        disk = self._disk_bytes()
+        stored = sum(self.reads.counts_by_measurement().values())
+        notes = [
+            f"policy {p.name}: "
+            + (f"{p.days:g} days" if p.days else "forever")
+            + (" (default)" if p.default else "")
+            for p in self._policies()
+        ]
+        notes += [f"continuous query {n}" for n in sorted(self.continuous_queries())]
+        return StoreUsage(
+            backend=f"influxdb_v1 {self.url} database {self.database}",
+            values_per_day=per_day,
+            series_fields=pairs,
+            bytes_used=disk,
+            values_stored=stored or None,
+            notes=tuple(notes),
+        )
+
+    def _disk_bytes(self) -> int | None:
+        """The shards' ``diskBytes`` of this database from ``SHOW STATS`` (None if absent)."""
+        answer = self.reads.execute("SHOW STATS")
+        total, seen = 0, False
+        for result in influxql.results(answer):
+            for s in influxql.rows(result):
+                tags = s.get("tags") or {}
+                if s.get("name") != "shard" or tags.get("database") != self.database:
+                    continue
+                columns = s.get("columns", [])
+                for row in s.get("values", []):
+                    item = dict(zip(columns, row, strict=False))
+                    if isinstance(item.get("diskBytes"), int):
+                        total += int(item["diskBytes"])
+                        seen = True
+        return total if seen else None
 
     def _storage_error(self, reason: str) -> None:
         self.metrics.stage(self.name, "storage").error(reason)

@@ -26,8 +26,20 @@ from campusguard.lineprotocol_parse import ParsedBody
 from campusguard.metric import Metric
 
 from .base import BatchId, Query, SeriesInfo, SeriesResult
+from .retention_plan import RetentionPlan
+from .retention_report import StoreUsage
+from .sqlite_downsample import (
+    STEP_NS,
+    DownsampleResult,
+    bucket_floor,
+    done_until,
+    downsample_step,
+    mark_done,
+    next_time,
+)
 from .sqlite_query import run_query, series_infos
 from .sqlite_schema import SCHEMA, SCHEMA_VERSION
+from .sqlite_usage import measure_usage
 from .sqlite_write import RowBuilder, RowsOf, write_rows
 
 log = logging.getLogger(__name__)
@@ -41,9 +53,10 @@ MAX_IDLE_READERS: Final = 4
 class SqliteStorage:
     """SQLite storage at ``path`` (created with its parent folders on :meth:`open`).
 
-    ``retention_ns`` is how long points are kept; ``retention_by_measurement`` overrides it for
-    single measurements; :meth:`apply_retention` deletes at most about ``retention_chunk`` rows
-    per transaction.
+    ``retention_ns`` is how long points are kept; ``plan`` (a :class:`.RetentionPlan`) overrides
+    it per retention class and downsamples old raw points; ``retention_by_measurement`` overrides
+    both for single measurements. :meth:`apply_retention` downsamples, then deletes at most about
+    ``retention_chunk`` rows per transaction.
     """
 
     name: Final = "sqlite"
@@ -54,6 +67,7 @@ class SqliteStorage:
         retention_ns: int = DEFAULT_RETENTION_NS,
         retention_by_measurement: Mapping[str, int] | None = None,
         retention_chunk: int = RETENTION_CHUNK,
+        plan: RetentionPlan | None = None,
     ) -> None:
         if retention_ns <= 0 or retention_chunk <= 0:
             raise ValueError("retention and its chunk must be positive")
@@ -61,6 +75,8 @@ class SqliteStorage:
         self.retention_ns = retention_ns
         self.retention_by_measurement = dict(retention_by_measurement or {})
         self.retention_chunk = retention_chunk
+        self.plan = plan
+        self.last_downsample = DownsampleResult()
         self._write_lock = threading.Lock()
         self._pool_lock = threading.Lock()
         self._writer: sqlite3.Connection | None = None
@@ -203,14 +219,28 @@ class SqliteStorage:
 
     # -- retention ---------------------------------------------------------------------------
 
+    def usage(self, now_ns: int) -> StoreUsage:
+        """What the retention report needs to know about this store."""
+        with self._reader() as conn:
+            return measure_usage(conn, self.path, now_ns)
+
+    def keep_ns(self, measurement: str) -> int:
+        """How long anything of ``measurement`` stays before the retention deletes it."""
+        keep = self.retention_by_measurement.get(measurement)
+        if keep is not None:
+            return keep
+        if self.plan is not None:
+            return self.plan.policy(measurement).total_keep_ns
+        return self.retention_ns
+
     def apply_retention(self, now_ns: int) -> int:
+        self.last_downsample = self.downsample(now_ns)
         with self._reader() as conn:
             series = conn.execute("SELECT id, measurement FROM series").fetchall()
         deleted = 0
         chunk = self.retention_chunk
         for sid, measurement in series:
-            keep_ns = self.retention_by_measurement.get(measurement, self.retention_ns)
-            cutoff = now_ns - keep_ns
+            cutoff = now_ns - self.keep_ns(measurement)
             while True:
                 with self._write_lock:
                     n = self._delete_chunk(self._require_writer(), sid, cutoff, chunk)
@@ -220,6 +250,51 @@ class SqliteStorage:
         if deleted:
             log.info("retention deleted %d values from %s", deleted, self.path)
         return deleted
+
+    def downsample(self, now_ns: int) -> DownsampleResult:
+        """Downsample the raw points older than their class's ``keep`` (see
+        :mod:`.sqlite_downsample`); nothing without a plan."""
+        total = DownsampleResult()
+        if self.plan is None:
+            return total
+        with self._reader() as conn:
+            series = conn.execute("SELECT id, measurement FROM series").fetchall()
+            marks = {m: done_until(conn, m) for m in {row[1] for row in series}}
+        by_measurement: dict[str, list[int]] = {}
+        for sid, measurement in series:
+            by_measurement.setdefault(measurement, []).append(sid)
+        for measurement, sids in sorted(by_measurement.items()):
+            policy = self.plan.policy(measurement)
+            bucket = policy.downsample_ns
+            if not bucket:
+                continue
+            cutoff = bucket_floor(now_ns - policy.keep_ns, bucket)
+            done = marks.get(measurement)
+            if done is not None and done >= cutoff:
+                continue
+            step = bucket * max(1, STEP_NS // bucket)
+            try:
+                for sid in sids:
+                    start = -(1 << 62) if done is None else done
+                    while True:
+                        with self._write_lock:
+                            conn = self._require_writer()
+                            first = next_time(conn, sid, start, cutoff)
+                            if first is None:
+                                break
+                            start = bucket_floor(first, bucket)
+                            end = min(cutoff, start + step)
+                            total.add(downsample_step(conn, sid, start, end, bucket))
+                        start = end
+                with self._write_lock:
+                    mark_done(self._require_writer(), measurement, cutoff)
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite downsampling failed: {exc}") from exc
+        if total.replaced:
+            log.info(
+                "downsampled %d raw values into %d in %s", total.replaced, total.written, self.path
+            )
+        return total
 
     @staticmethod
     def _delete_chunk(conn: sqlite3.Connection, sid: int, cutoff: int, chunk: int) -> int:

@@ -22,7 +22,7 @@ TOKEN = "t0ken"
 
 
 def _settings(text: str, tmp_path: Path) -> CollectorSettings:
-    yaml = f"data_dir: {tmp_path / 'data'}\ntokens: [{TOKEN}]\n" + text
+    yaml = f"data_dir: {tmp_path / 'data'}\ntokens: [{TOKEN}]\nretention_status: false\n" + text
     return load_yaml_text(yaml, CollectorSettings, "collector.yaml")
 
 
