@@ -1,0 +1,1 @@
+"""CampusGuard hardware support: the Raspberry Pi sensor node (:mod:`hardware.pinode`)."""
