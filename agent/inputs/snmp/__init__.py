@@ -2,8 +2,10 @@
 profiles as data (``profiles/*.yaml``), per-device isolation.
 
 Modules: :mod:`.config` (the input's settings), :mod:`.client` (the only one touching pysnmp),
-:mod:`.ifmib` (pure: labels, counters to rates), :mod:`.profiles` + :mod:`.health` (vendor
-profiles and their readings), :mod:`.devices` (what to poll), :mod:`.poller` (the input).
+:mod:`.ifmib` (pure: labels, counters to rates), :mod:`.lldp` (pure: LLDP neighbours),
+:mod:`.profiles` + :mod:`.health` (vendor profiles and their readings), :mod:`.devices` (what
+to poll), :mod:`.poller` (the input); :mod:`.ber` + :mod:`.fastpath` (the v2c GETBULK fast
+path: our own BER codec, checked against pysnmp in the tests).
 """
 
 from agent.inputs.snmp.config import SnmpCredentials, SnmpDevice, SnmpInputConfig

@@ -1,5 +1,8 @@
 """The only module that touches pysnmp: GETs of several scalars and GETBULK column walks.
 
+v2c walks go through the fast path (:mod:`.fastpath`, our own BER codec) unless the client
+is built with ``fast_path=False``; GETs, v1 and v3 always use pysnmp.
+
 One :class:`SnmpClient` owns one ``SnmpEngine`` (per input); one :class:`SnmpSession` per
 device holds its credentials and transport. Values come back as plain Python: ``int`` for
 every integer type (Integer32, Counter32/64, Gauge32, TimeTicks), ``bytes`` for octet strings,
@@ -38,24 +41,15 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import errind, rfc1902, rfc1905
 
+from agent.inputs.snmp.ber import END_OF_MIB, NO_SUCH, NoSuch
 from agent.inputs.snmp.config import SnmpCredentials
+from agent.inputs.snmp.fastpath import FastChannel
 from campusguard.errors import PluginError
 
 __all__ = ["NO_SUCH", "SnmpClient", "SnmpSession", "SnmpValue", "Table", "oid_key"]
 
 
-class _NoSuch:
-    """noSuchObject / noSuchInstance (or v1 noSuchName): the agent has no such variable."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NO_SUCH"
-
-
-NO_SUCH: Final = _NoSuch()
-
-SnmpValue = int | bytes | str | _NoSuch
+SnmpValue = int | bytes | str | NoSuch
 Table = dict[str, dict[str, SnmpValue]]
 """column OID -> row index (dotted suffix) -> value"""
 
@@ -93,7 +87,7 @@ _AUTH_ERRORS: Final = (
 
 def oid_key(oid: str) -> tuple[int, ...]:
     """Sort key of a dotted OID (numeric, arc by arc)."""
-    return tuple(int(arc) for arc in oid.split(".") if arc)
+    return tuple(map(int, oid.strip(".").split("."))) if oid.strip(".") else ()
 
 
 def _auth_data(cred: SnmpCredentials) -> Any:
@@ -161,6 +155,7 @@ class SnmpSession:
     _auth: Any = None
     _transport: Any = None
     _context: Any = None
+    _fast: FastChannel | None = None
 
     @property
     def label(self) -> str:
@@ -188,10 +183,14 @@ class SnmpSession:
 class SnmpClient:
     """One SNMP engine shared by the sessions of one input."""
 
-    def __init__(self, max_repetitions: int = 25, max_rows: int = 20_000) -> None:
+    def __init__(
+        self, max_repetitions: int = 25, max_rows: int = 20_000, fast_path: bool = True
+    ) -> None:
         self.max_repetitions = max_repetitions
         self.max_rows = max_rows
+        self.fast_path = fast_path
         self._engine: Any = None
+        self._channels: list[FastChannel] = []
 
     def _engine_or_new(self) -> Any:
         if self._engine is None:
@@ -199,6 +198,9 @@ class SnmpClient:
         return self._engine
 
     def close(self) -> None:
+        for channel in self._channels:
+            channel.close()
+        self._channels.clear()
         if self._engine is not None:
             self._engine.close_dispatcher()
             self._engine = None
@@ -245,7 +247,9 @@ class SnmpClient:
         table: Table = {col: {} for col in columns}
         prefixes = {col: col + "." for col in columns}
         cursor = {col: col for col in columns}
+        cursor_key = {col: oid_key(col) for col in columns}
         v1 = session.credentials.effective_version == "1"
+        fast = await self._fast_channel(session)
         requests = 0
         max_requests = (self.max_rows // (1 if v1 else repetitions) + 2) * max(1, len(columns))
         while cursor:
@@ -255,7 +259,11 @@ class SnmpClient:
                     f"{session.label}: table larger than {self.max_rows} rows", "too_big"
                 )
             active = list(cursor)
-            var_binds = await self._next_rows(session, [cursor[c] for c in active], v1, repetitions)
+            oids = [cursor[c] for c in active]
+            if fast is not None:
+                var_binds = await fast.bulk(oids, repetitions)
+            else:
+                var_binds = await self._next_rows(session, oids, v1, repetitions)
             if not var_binds:
                 if v1:
                     break  # noSuchName: the end of the agent's view
@@ -265,16 +273,18 @@ class SnmpClient:
                 col = active[position % len(active)]
                 if col in finished:
                     continue
-                oid = str(name)
-                if isinstance(value, rfc1905.EndOfMibView) or not oid.startswith(prefixes[col]):
+                oid = name
+                if value is END_OF_MIB or not oid.startswith(prefixes[col]):
                     finished.add(col)
                     continue
-                if oid_key(oid) <= oid_key(cursor[col]):
+                key = oid_key(oid)
+                if key <= cursor_key[col]:
                     raise PluginError(
                         f"{session.label}: OIDs not increasing at {oid}", "bad_response"
                     )
+                cursor_key[col] = key
                 rows = table[col]
-                rows[oid[len(prefixes[col]) :]] = convert(value)
+                rows[oid[len(prefixes[col]) :]] = value  # type: ignore[assignment]
                 if len(rows) > self.max_rows:
                     raise PluginError(
                         f"{session.label}: table {col} larger than {self.max_rows} rows", "too_big"
@@ -284,9 +294,22 @@ class SnmpClient:
                 del cursor[col]
         return table
 
+    async def _fast_channel(self, session: SnmpSession) -> FastChannel | None:
+        """The session's fast-path channel (v2c only, when enabled), opened on first use."""
+        credentials = session.credentials
+        if not self.fast_path or credentials.effective_version != "2c":
+            return None
+        if session._fast is None:
+            community = (credentials.community or "").encode()
+            channel = FastChannel(session.label, community, session.timeout, session.retries)
+            await channel.open(session.host, session.port)
+            session._fast = channel
+            self._channels.append(channel)
+        return session._fast
+
     async def _next_rows(
         self, session: SnmpSession, oids: list[str], v1: bool, repetitions: int
-    ) -> Sequence[Any]:
+    ) -> list[tuple[str, object]]:
         objects = [ObjectType(ObjectIdentity(oid)) for oid in oids]
         engine = self._engine_or_new()
         try:
@@ -315,4 +338,7 @@ class SnmpClient:
         except PySnmpError as exc:
             raise PluginError(f"{session.label}: {exc}", "snmp_error") from None
         _raise_for(error_indication, error_status, session.label)
-        return list(var_binds)
+        return [
+            (str(name), END_OF_MIB if isinstance(value, rfc1905.EndOfMibView) else convert(value))
+            for name, value in var_binds
+        ]

@@ -11,6 +11,8 @@ Sample config (commented values are the defaults)::
       # concurrency: 32              # devices polled at once
       # device_deadline: null        # per device; default 80% of the interval
       # label_refresh_polls: 30      # ifName/ifAlias/speeds re-walked every N polls or on reboot
+      # fast_path: true             # v2c walks decoded by our BER codec (pysnmp for the rest)
+      # lldp: true                   # LLDP neighbours, walked along with the interface labels
       # inventory_devices: true      # poll every inventory device that names credentials
       credentials:
         campus: {community: s3cret}                 # version 2c by default with a community
@@ -157,6 +159,14 @@ class SnmpInputConfig(PluginConfig):
     inventory_devices: bool = True
     interfaces: bool = True
     health: bool = True
+    fast_path: bool = Field(
+        default=True,
+        description="decode v2c GETBULK walks with the built-in BER codec instead of pysnmp"
+        " (same results, ~10x less CPU; GETs, v1 and v3 always use pysnmp)",
+    )
+    lldp: bool = Field(
+        default=True, description="walk LLDP neighbours whenever the interface labels are walked"
+    )
     profiles_dir: str | None = Field(
         default=None, description="folder of extra vendor profiles (*.yaml) added to the built-in"
     )

@@ -6,6 +6,7 @@
 - Each poll of a device: one GET (sysUpTime, sysObjectID), the interface labels (walked again
   only on reboot or every ``label_refresh_polls`` polls), one GETBULK walk of the counters and
   statuses, the profile's health columns and scalars.
+- LLDP neighbours (``lldp_neighbor``) are walked with the labels, mapped to local interfaces.
 - Every device gives a ``device_status`` metric every poll (``up`` false when it did not
   answer), plus ``interface`` and ``device_health`` metrics when it did.
 - Per-device self-metrics use the plugin label ``<input name>/<device>``: poll duration
@@ -21,7 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agent.inputs.snmp import ifmib
+from agent.inputs.snmp import ifmib, lldp
 from agent.inputs.snmp.client import SnmpClient, SnmpSession, SnmpValue, Table
 from agent.inputs.snmp.config import SnmpInputConfig
 from agent.inputs.snmp.devices import DeviceSpec, devices_to_poll
@@ -52,6 +53,8 @@ class DeviceState:
     profile: Profile | None = None
     sys_object_id: str | None = None
     health_rows: int | None = None
+    lldp_due: bool = False
+    lldp_rows: int | None = None
     last_duration_s: float = 0.0
     last_error: str | None = None
 
@@ -61,7 +64,7 @@ class SnmpInput(PollingInput):
 
     def __init__(self, config: SnmpInputConfig, ctx: PluginContext) -> None:
         super().__init__(config, ctx)
-        self.client = SnmpClient(config.max_repetitions, config.max_rows)
+        self.client = SnmpClient(config.max_repetitions, config.max_rows, config.fast_path)
         self.devices: list[DeviceState] = []
         self.profiles: ProfileSet | None = None
 
@@ -174,6 +177,8 @@ class SnmpInput(PollingInput):
         metrics: list[Metric] = []
         if self.config.interfaces:
             metrics.extend(await self._interfaces(state, rebooted, tags, now_ns))
+            if self.config.lldp and state.lldp_due:
+                metrics.extend(await self._lldp(state, tags, now_ns))
         if self.config.health and state.profile is not None:
             vendor_tags = dict(tags, vendor=state.profile.name)
             metrics.extend(await self._health(state, state.profile, vendor_tags, now_ns, status))
@@ -194,6 +199,7 @@ class SnmpInput(PollingInput):
             state.has_ifx = bool(table.get(ifmib.IF_NAME) or table.get(ifmib.IF_HIGH_SPEED))
             state.polls_since_labels = 0
             state.tracker.forget(set(state.labels))
+            state.lldp_due = True
         state.polls_since_labels += 1
         specs = ifmib.COUNTERS_64 if state.has_ifx else ifmib.COUNTERS_32
         columns = [spec.column for spec in specs] + list(ifmib.STATUS_COLUMNS)
@@ -210,6 +216,21 @@ class SnmpInput(PollingInput):
             state.counters.dropped("counter_reset", state.tracker.resets - before)
         return metrics
 
+    async def _lldp(self, state: DeviceState, tags: dict[str, str], now_ns: int) -> list[Metric]:
+        state.lldp_due = False
+        try:
+            table = await self.client.walk(state.session, lldp.LLDP_COLUMNS, state.lldp_rows)
+        except PluginError as exc:
+            if exc.reason in ("timeout", "auth"):
+                raise
+            state.counters.error(f"lldp_{exc.reason}")
+            return []
+        state.lldp_rows = max((len(rows) for rows in table.values()), default=0)
+        metrics, skipped = lldp.neighbor_metrics(table, state.labels or {}, tags, now_ns)
+        if skipped:
+            state.counters.error("lldp_bad_row", skipped)
+        return metrics
+
     async def _health(
         self,
         state: DeviceState,
@@ -221,6 +242,8 @@ class SnmpInput(PollingInput):
         client, session = self.client, state.session
         scalars: dict[str, SnmpValue] = {}
         table: Table = {}
+        # the scalars (with the clock) and the columns fail apart: a v1 agent's noSuchName for
+        # a missing clock object must not cost the CPU/memory columns
         try:
             if profile.scalar_oids():
                 asked = time.time()
@@ -230,6 +253,11 @@ class SnmpInput(PollingInput):
                     device_time = parse_date_and_time(scalars.get(profile.clock_oid))
                     if device_time is not None:
                         status["clock_skew_s"] = device_time - (asked + answered) / 2
+        except PluginError as exc:
+            if exc.reason in ("timeout", "auth"):
+                raise
+            state.counters.error(f"health_{exc.reason}")
+        try:
             if profile.columns():
                 table.update(await client.walk(session, profile.columns(), state.health_rows))
                 state.health_rows = max((len(rows) for rows in table.values()), default=0)

@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def _huge(rows: int) -> str:
     )
 
 
+# 2026-01-02 03:04:05.6 +08:00 as SNMPv2-TC DateAndTime
+CLOCK = bytes([0x07, 0xEA, 1, 2, 3, 4, 5, 6, ord("+"), 8, 0])
+CLOCK_UNIX = 1767294245.6  # 2026-01-01 19:04:05.6 UTC
+
+
+def _clocked() -> str:
+    """A Huawei whose hwSysLocalClock (HUAWEI-SYS-MAN-MIB) is months behind."""
+    return _snmprec([*_system(), ("1.3.6.1.4.1.2011.5.25.19.1.1.1.0", "4x", CLOCK.hex())])
+
+
 @pytest.fixture(scope="module")
 def bad_peers() -> Iterator[Peer]:
     files = {
@@ -61,6 +72,7 @@ def bad_peers() -> Iterator[Peer]:
         "broken": _broken(),
         "badsys": _snmprec(_system(("4", "yesterday"))),
         "huge": _huge(3_000),
+        "clocked": _clocked(),
     }
     peer, workdir = start_snmpsim(files)
     try:
@@ -157,3 +169,30 @@ def test_bad_peers_are_counted_and_isolated(bad_peers: Peer, garbage: int, tmp_p
     # garbage datagrams are dropped by the decoder: the device never answers
     assert status_of(metrics, "garbage").fields["up"] is False
     assert errors("garbage", "timeout") == 1
+
+
+def test_vendor_clock_gives_the_clock_skew(bad_peers: Peer, tmp_path: Path) -> None:
+    plugin = build_input(
+        {
+            "credentials": {"clocked": {"community": "clocked"}},
+            "devices": [
+                {"name": "clocked", "address": "127.0.0.1", "port": bad_peers.port,
+                 "credentials": "clocked"}
+            ],
+        },
+        tmp_path,
+    )  # fmt: skip
+
+    async def once(p: SnmpInput) -> list[Metric]:
+        await p.start()
+        try:
+            return list(await p.poll())
+        finally:
+            await p.close()
+
+    before = time.time()
+    status = status_of(asyncio.run(once(plugin)), "clocked")
+    after = time.time()
+    assert status.tags["vendor"] == "huawei-vrp"
+    skew = float(status.fields["clock_skew_s"])
+    assert CLOCK_UNIX - after - 1 <= skew <= CLOCK_UNIX - before + 1

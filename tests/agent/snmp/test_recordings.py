@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +152,124 @@ def test_vendor_tag_on_health(polled: list[Metric]) -> None:
 def test_every_metric_survives_line_protocol(polled: list[Metric]) -> None:
     text = encode(polled)
     assert parse(text) == polled
+
+
+def test_lldp_neighbours_equal_the_recording(polled: list[Metric]) -> None:
+    """The S5720 recording's lldpRemTable: five neighbours; its LLDP port numbers are not
+    ifIndexes (LLDP port 14 is GigabitEthernet0/0/14, ifIndex 19; ifIndex 14 is GE0/0/9)."""
+    got = {
+        m.tags["ifname"]: m.fields
+        for m in by_measurement(polled, "lldp_neighbor")
+        if m.tags["device"] == "vrp-5720"
+    }
+    assert got == {
+        "GigabitEthernet0/0/14": {
+            "remote_chassis_id": "14:a0:f8:cf:af:39",
+            "remote_port": "GigabitEthernet0/0/7",
+            "remote_port_desc": "HUAWEI, AR Series, GigabitEthernet0/0/7 Interface",
+            "remote_device": "LNS-Huawei",
+            "local_port_num": 14,
+        },
+        "XGigabitEthernet0/0/1": {
+            "remote_chassis_id": "b4:fb:f9:ad:b8:81",
+            "remote_port": "10GE1/0/42",
+            "remote_port_desc": "",
+            "remote_device": "CE-NG",
+            "local_port_num": 49,
+        },
+        "XGigabitEthernet0/0/2": {
+            "remote_chassis_id": "48:8e:ef:71:61:60",
+            "remote_port": "XGigabitEthernet0/0/1",
+            "remote_port_desc": "XGigabitEthernet0/0/1",
+            "remote_device": "Zrih",
+            "local_port_num": 50,
+        },
+        "XGigabitEthernet0/0/4": {
+            "remote_chassis_id": "b4:fb:f9:ad:b8:81",
+            "remote_port": "10GE1/0/41",
+            "remote_port_desc": "",
+            "remote_device": "CE-NG",
+            "local_port_num": 52,
+        },
+        "MEth0/0/1": {
+            "remote_chassis_id": "48:8e:ef:71:68:10",
+            "remote_port": "GigabitEthernet0/0/1",
+            "remote_port_desc": "Mgmt LAB Huawei",
+            "remote_device": "pm-test",
+            "local_port_num": 901,
+        },
+    }
+    interfaces = {
+        m.tags["ifname"]
+        for m in by_measurement(polled, "interface")
+        if m.tags["device"] == "vrp-5720"
+    }
+    assert set(got) <= interfaces
+    # the Ruijie recording has lldpRemChassisIdSubtype rows only: nothing to name, no metric
+    assert {m.tags["device"] for m in by_measurement(polled, "lldp_neighbor")} == {"vrp-5720"}
+
+
+def test_lldp_is_walked_with_the_labels_only(snmpsim: Peer, tmp_path: Path) -> None:
+    plugin = build_input(
+        {
+            "label_refresh_polls": 2,
+            "health": False,
+            "credentials": {"vrp_5720": {"community": "vrp_5720"}},
+            "devices": [
+                {"name": "s5720", "address": "127.0.0.1", "port": snmpsim.port,
+                 "credentials": "vrp_5720"}
+            ],
+        },
+        tmp_path,
+    )  # fmt: skip
+
+    async def polls(p: SnmpInput) -> list[list[Metric]]:
+        await p.start()
+        try:
+            return [list(await p.poll()) for _ in range(3)]
+        finally:
+            await p.close()
+
+    counts = [len(by_measurement(p, "lldp_neighbor")) for p in asyncio.run(polls(plugin))]
+    assert counts == [5, 0, 5]
+
+
+def test_fast_path_and_pysnmp_give_the_same_metrics(
+    snmpsim: Peer, polled: list[Metric], tmp_path: Path
+) -> None:
+    """pysnmp is the reference: the same recordings polled through it give equal metrics
+    (the S5720: ifXTable, LLDP, health; the JetStream: ifTable only, 32-bit counters)."""
+    names = ("vrp_5720", "jetstream")
+    devices = [
+        {"name": n.replace("_", "-"), "address": "127.0.0.1", "port": snmpsim.port,
+         "credentials": n}
+        for n in names
+    ]  # fmt: skip
+    plugin = build_input(
+        {
+            "fast_path": False,
+            "timeout": 3,
+            "credentials": {n: {"community": n} for n in names},
+            "devices": devices,
+        },
+        tmp_path,
+    )
+
+    async def once(p: SnmpInput) -> list[Metric]:
+        await p.start()
+        try:
+            return list(await p.poll())
+        finally:
+            await p.close()
+
+    def comparable(metrics: list[Metric]) -> list[tuple[str, object, object]]:
+        return sorted(
+            (m.measurement, sorted(m.tags.items()), sorted(m.fields.items()))
+            for m in metrics
+            if m.measurement != "device_status"
+        )
+
+    reference = asyncio.run(once(plugin))
+    ours = [m for m in polled if m.tags["device"] in ("vrp-5720", "jetstream")]
+    assert comparable(reference) == comparable(ours)
+    assert len(comparable(reference)) > 120

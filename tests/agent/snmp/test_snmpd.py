@@ -17,7 +17,9 @@ from tests.agent.snmp.helpers import build_input, by_measurement, net_snmp, stat
 IF_NAME = "1.3.6.1.2.1.31.1.1.1.1"
 IF_HIGH_SPEED = "1.3.6.1.2.1.31.1.1.1.15"
 IF_OPER = "1.3.6.1.2.1.2.2.1.8"
+IF_ADMIN = "1.3.6.1.2.1.2.2.1.7"
 IF_HC_IN = "1.3.6.1.2.1.31.1.1.1.6"
+IF_HC_OUT = "1.3.6.1.2.1.31.1.1.1.10"
 
 
 async def _polls(plugin: SnmpInput, count: int) -> list[list[Metric]]:
@@ -56,22 +58,33 @@ def test_v2c_interfaces_equal_what_snmpbulkwalk_sees(snmpd: Peer, tmp_path: Path
         tmp_path,
     )
     lo_before = int(net_snmp("snmpget", snmpd.address, f"{IF_HC_IN}.1")[f"{IF_HC_IN}.1"])
+    before = {col: net_snmp("snmpbulkwalk", snmpd.address, col) for col in (IF_HC_IN, IF_HC_OUT)}
     first, second = asyncio.run(_polls(plugin, 2))
+    after = {col: net_snmp("snmpbulkwalk", snmpd.address, col) for col in (IF_HC_IN, IF_HC_OUT)}
     lo_after = int(net_snmp("snmpget", snmpd.address, f"{IF_HC_IN}.1")[f"{IF_HC_IN}.1"])
 
     names = net_snmp("snmpbulkwalk", snmpd.address, IF_NAME)
     speeds = net_snmp("snmpbulkwalk", snmpd.address, IF_HIGH_SPEED)
     oper = net_snmp("snmpbulkwalk", snmpd.address, IF_OPER)
+    admin = net_snmp("snmpbulkwalk", snmpd.address, IF_ADMIN)
     interfaces = {m.tags["ifname"]: m for m in by_measurement(second, "interface")}
     assert sorted(interfaces) == sorted(names.values())
     for index, name in names.items():
         fields = interfaces[name].fields
         assert fields.get("speed_bps", 0) == int(speeds[index]) * 1_000_000
         assert fields["oper_up"] is (oper[index] == "1")
+        assert fields["admin_up"] is (admin[index] == "1")
         assert interfaces[name].tags == {"device": "host1", "ifname": name}
     lo_first = next(m for m in by_measurement(first, "interface") if m.tags["ifname"] == "lo")
     # the raw counter read by the poll lies between snmpget's readings before and after
     assert lo_before <= int(lo_first.fields["in_bytes"]) <= lo_after
+    # every raw counter of every interface, both polls, lies between the walks around them
+    for poll in (first, second):
+        polled = {m.tags["ifname"]: m.fields for m in by_measurement(poll, "interface")}
+        for index, name in names.items():
+            for column, field in ((IF_HC_IN, "in_bytes"), (IF_HC_OUT, "out_bytes")):
+                value = int(polled[name][field])
+                assert int(before[column][index]) <= value <= int(after[column][index]), name
     lo = interfaces["lo"].fields
     assert isinstance(lo["in_bps"], float) and lo["in_bps"] >= 0.0
     assert "in_bps" not in lo_first.fields  # no rate from a first reading
@@ -130,6 +143,7 @@ def test_labels_are_cached_and_refreshed_every_n_polls(snmpd: Peer, tmp_path: Pa
         {
             "label_refresh_polls": 2,
             "health": False,
+            "lldp": False,
             "credentials": CREDENTIALS,
             "devices": [_device(snmpd)],
         },
