@@ -48,6 +48,25 @@ def as_keys(rows: npt.NDArray[np.uint8]) -> Keys:
     return np.ascontiguousarray(rows).view(KEY_DTYPE).reshape(-1)
 
 
+def unique_keys(keys: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
+    """``np.unique(keys, return_inverse=True)`` for 16-byte keys, sorted the same way but
+    much faster: the keys are sorted as two big-endian 64-bit halves (``np.lexsort``) instead
+    of as opaque 16-byte values."""
+    n = keys.shape[0]
+    if n == 0:
+        return keys[:0], np.zeros(0, dtype=np.intp)
+    halves = np.ascontiguousarray(keys).view(">u8").reshape(n, 2)
+    order = np.lexsort((halves[:, 1], halves[:, 0]))
+    ordered = halves[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = (ordered[1:, 0] != ordered[:-1, 0]) | (ordered[1:, 1] != ordered[:-1, 1])
+    group = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = group
+    return keys[order[new]], inverse
+
+
 def address_text(key: bytes) -> str:
     """The text form of a key: dotted quad for IPv4, compressed form for IPv6."""
     if key[:12] == V4_MAPPED:

@@ -27,8 +27,8 @@ class SetContext:
     exporter: str
     dialect: Dialect
     domain: int
-    export_ns: int  # the header's export time
-    uptime_ms: int | None  # NetFlow v9 sysUpTime; None for IPFIX
+    export_ns: int | I64  # the header's export time (per record when records were gathered)
+    uptime_ms: int | I64 | None  # NetFlow v9 sysUpTime (likewise); None for IPFIX
 
 
 def _uint(arr: npt.NDArray[np.void], role: str) -> U64:
@@ -141,7 +141,13 @@ def to_batch(arr: npt.NDArray[np.void], ct: CompiledTemplate, ctx: SetContext,
             end = start + duration
         elif start is None and end is not None:
             start = end - duration
-    cols["end_ns"] = np.full(n, ctx.export_ns, dtype=np.int64) if end is None else end
+    if end is None:
+        end = (
+            np.full(n, ctx.export_ns, dtype=np.int64)
+            if isinstance(ctx.export_ns, int)
+            else ctx.export_ns
+        )
+    cols["end_ns"] = end
     cols["start_ns"] = cols["end_ns"] if start is None else start
     return FlowBatch.build(protocol, ctx.exporter, n, cols)
 

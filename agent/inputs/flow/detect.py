@@ -21,6 +21,10 @@ per-record rules are boolean masks over the columns, and records are deduplicate
 - ``unauthorised_outbound``: a host of a zone in ``outbound_denied_zones`` reaching an external
   address.
 
+Every event carries the tag ``origin``: ``internal`` when its source is in an inventory zone or
+a local address range (:mod:`agent.inputs.origin`), ``external`` otherwise; a SYN flood from
+several sources is internal when any of them is.
+
 Windows are tumbling, ``window`` long, on the detector's clock. State is kept per source (and
 per flood target), at most ``max_sources`` of each: the least recently touched is evicted and
 counted in :attr:`FlowDetector.evicted`. Each (type, source, target) is reported at most once
@@ -46,9 +50,12 @@ from agent.inputs.flow.addresses import (
     address_rows,
     address_text,
     as_keys,
+    unique_keys,
 )
 from agent.inputs.flow.detect_config import DetectConfig, parse_endpoint
 from agent.inputs.flow.records import FlowBatch
+from agent.inputs.flow.scan_sources import LightSources
+from agent.inputs.origin import local_rows
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.metric import FieldValue, Metric
 
@@ -101,6 +108,7 @@ class _Source:
 class _Flood:
     syns: int = 0
     port: int = 0
+    internal: bool = False  # some source is internal
     sources: set[bytes] = field(default_factory=set)  # at most two: one, or "several"
 
 
@@ -113,6 +121,7 @@ class _Batch:
     zone_id: npt.NDArray[np.int32]  # per key, -1 when external
     zone: list[str]  # zone name per key ("" when external)
     site: list[str]
+    internal: Mask  # per key: in a zone or a local address (the origin tag)
     src: I64
     dst: I64
     sport: I64
@@ -156,6 +165,9 @@ class FlowDetector:
         self._sources: OrderedDict[bytes, _Source] = OrderedDict()
         self._floods: OrderedDict[bytes, _Flood] = OrderedDict()
         self._reported: set[tuple[str, bytes, str]] = set()
+        self._light = LightSources(
+            min(self.config.port_scan_ports, self.config.host_sweep_hosts), self.config.max_sources
+        )
 
     # -- entry points -------------------------------------------------------------------------
 
@@ -168,6 +180,7 @@ class FlowDetector:
         if window != self._window:
             self._window = window
             self._sources.clear()
+            self._light.clear()
             self._floods.clear()
             self._reported.clear()
         if len(batch) == 0:
@@ -177,6 +190,8 @@ class FlowDetector:
         self._per_record(b, now, out)
         self._scans(b, now, out)
         self._syn_flood(b, now, out)
+        for offset, event in enumerate(out):  # events of one batch with the same tags must not
+            event.time_ns = now + offset  # be one point (same series and time) in the store
         self.events += len(out)
         return out
 
@@ -185,10 +200,8 @@ class FlowDetector:
     def _columns(self, batch: FlowBatch) -> _Batch:
         n = len(batch)
         src_rows, dst_rows = address_rows(batch)
-        unique, inverse = np.unique(
-            np.concatenate([as_keys(src_rows), as_keys(dst_rows)]), return_inverse=True
-        )
-        inverse = inverse.reshape(-1).astype(np.int64)
+        unique, found = unique_keys(np.concatenate([as_keys(src_rows), as_keys(dst_rows)]))
+        inverse = found.astype(np.int64)
         zone_id = self.resolver.zones_of(unique)
         zones = self.resolver.zones
         return _Batch(
@@ -197,6 +210,7 @@ class FlowDetector:
             zone_id=zone_id,
             zone=[zones[z][1] if z >= 0 else "" for z in zone_id.tolist()],
             site=[zones[z][0] if z >= 0 else "" for z in zone_id.tolist()],
+            internal=(zone_id >= 0) | local_rows(np.ascontiguousarray(unique).view(np.uint8)),
             src=inverse[:n],
             dst=inverse[n:],
             sport=np.asarray(batch.src_port).astype(np.int64),
@@ -264,6 +278,20 @@ class FlowDetector:
             self._sources.move_to_end(key)
         return state
 
+    def _track(self, state: _Source, dst_key: bytes, port: int, proto: int
+               ) -> tuple[set[int], set[bytes]]:  # fmt: skip
+        """Count one (destination, port, protocol) group of a source: the destination's
+        ports and the port's hosts so far."""
+        if state.items < self.config.max_items_per_source:
+            ports = state.ports.setdefault((dst_key, proto), set())
+            hosts = state.hosts.setdefault((port, proto), set())
+            state.items += (port not in ports) + (dst_key not in hosts)
+            ports.add(port)
+            hosts.add(dst_key)
+            return ports, hosts
+        # full: keep counting what is already tracked, track nothing new
+        return state.ports.get((dst_key, proto), set()), state.hosts.get((port, proto), set())
+
     def _scans(self, b: _Batch, now: int, out: list[Metric]) -> None:
         c = self.config
         candidate = ((b.proto == TCP) | (b.proto == UDP)) & ~((b.sport < 1024) & (b.dport >= 1024))
@@ -273,23 +301,19 @@ class FlowDetector:
         groups = np.unique(
             np.stack([b.src[rows], b.dst[rows], b.dport[rows], b.proto[rows]], axis=1), axis=0
         )
+        evicted = self._light.evicted
+        now_rows, replay = self._light.split(b.keys, b.unique, groups, self._sources.__contains__)
+        self.evicted += self._light.evicted - evicted
+        for src_key, dst_key, port, proto in replay:  # a source's earlier groups, in order
+            self._track(self._source(src_key), dst_key, port, proto)
         touched_ports: set[tuple[int, int, int, int]] = set()
         touched_hosts: set[tuple[int, int, int, int]] = set()
         last_src = -1
         state = _Source()
-        for src, dst, port, proto in groups.tolist():  # sorted: each source's rows together
+        for src, dst, port, proto in groups[now_rows].tolist():  # each source's rows together
             if src != last_src:
                 state, last_src = self._source(b.keys[src]), src
-            dst_key = b.keys[dst]
-            if state.items < c.max_items_per_source:
-                ports = state.ports.setdefault((dst_key, proto), set())
-                hosts = state.hosts.setdefault((port, proto), set())
-                state.items += (port not in ports) + (dst_key not in hosts)
-                ports.add(port)
-                hosts.add(dst_key)
-            else:  # full: keep counting what is already tracked, track nothing new
-                ports = state.ports.get((dst_key, proto), set())
-                hosts = state.hosts.get((port, proto), set())
+            ports, hosts = self._track(state, b.keys[dst], port, proto)
             if len(ports) >= c.port_scan_ports:
                 touched_ports.add((src, dst, proto, len(ports)))
             if len(hosts) >= c.host_sweep_hosts:
@@ -305,8 +329,14 @@ class FlowDetector:
         if rows.size == 0:
             return
         threshold = self.config.syn_flood_rate * self.config.window
-        targets, first, counts = np.unique(b.dst[rows], return_index=True, return_counts=True)
-        for dst, at, count in zip(targets.tolist(), first.tolist(), counts.tolist(), strict=True):
+        targets, first, inverse, counts = np.unique(
+            b.dst[rows], return_index=True, return_inverse=True, return_counts=True
+        )
+        weights = b.internal[b.src[rows]].astype(np.float64)
+        inside = np.bincount(inverse.reshape(-1), weights, len(targets)) > 0
+        for dst, at, count, internal in zip(
+            targets.tolist(), first.tolist(), counts.tolist(), inside.tolist(), strict=True
+        ):
             key = b.keys[dst]
             flood = self._floods.get(key)
             if flood is None:
@@ -318,22 +348,25 @@ class FlowDetector:
                 self._floods.move_to_end(key)
             row = int(rows[at])
             flood.syns += count
+            flood.internal |= internal
             flood.port = int(b.dport[row])
             if len(flood.sources) < 2:
                 senders = np.unique(b.src[rows[b.dst[rows] == dst]])[:2].tolist()
                 flood.sources.update(b.keys[s] for s in senders)
             if flood.syns >= threshold:
                 src = int(b.src[row]) if len(flood.sources) == 1 else -1
-                self._event("syn_flood", b, src, dst, flood.port, TCP, flood.syns, now, out)
+                origin = "internal" if flood.internal else "external"
+                self._event("syn_flood", b, src, dst, flood.port, TCP, flood.syns, now, out, origin)
 
     # -- events -------------------------------------------------------------------------------
 
     def _event(
         self, kind: str, b: _Batch, src: int, dst: int, port: int, proto: int, count: int,
-        now: int, out: list[Metric],
+        now: int, out: list[Metric], origin: str = "",
     ) -> None:  # fmt: skip
         """One event unless (kind, source, target) was reported in this window.
-        ``src``/``dst`` index ``b.keys``; -1: several sources / several destinations."""
+        ``src``/``dst`` index ``b.keys``; -1: several sources / several destinations.
+        ``origin`` defaults to the source's (internal when ``src`` is -1)."""
         src_key = b.keys[src] if src >= 0 else b""
         dst_key = b.keys[dst] if dst >= 0 else b""
         device = self._devices.get(dst_key)
@@ -348,7 +381,9 @@ class FlowDetector:
             self._reported.clear()  # bounded; at worst an event is repeated within a window
         self._reported.add(mark)
         src_text = address_text(src_key) if src >= 0 else "several"
-        tags = {"type": kind, "severity": SEVERITY[kind]}
+        if not origin:
+            origin = "internal" if src < 0 or b.internal[src] else "external"
+        tags = {"type": kind, "severity": SEVERITY[kind], "origin": origin}
         side = src if src >= 0 and b.zone[src] else dst
         if side >= 0 and b.zone[side]:
             tags["site"] = b.site[side]

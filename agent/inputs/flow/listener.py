@@ -1,9 +1,14 @@
 """``flow`` input: UDP listener(s) for NetFlow v5/v9, IPFIX and sFlow v5, with rollups.
 
 Each configured address gets a UDP socket with a large receive buffer (``SO_RCVBUFFORCE`` when
-the process may, else ``SO_RCVBUF``), served by an asyncio datagram endpoint. Every datagram
-is decoded in the event loop by :func:`~agent.inputs.flow.dispatch.decode_datagram` (pure,
-never raises) into a columnar batch; the batch goes to the rollup and to any observers.
+the process may, else ``SO_RCVBUF``), watched by the event loop (``add_reader``); when it is
+readable, up to ``MAX_DRAIN`` datagrams are read in one go. NetFlow v9 / IPFIX datagrams made
+only of data sets of known fixed-length templates are kept by a
+:class:`~agent.inputs.flow.bulk.BulkDecoder` and decoded together when the socket is drained
+(numpy's overhead is then paid per template and drain, not per data set); any other datagram
+is decoded on the spot by :func:`~agent.inputs.flow.dispatch.decode_datagram` (pure, never
+raises), after what was kept. Either way the columnar batches go to the rollup and to any
+observers.
 Unless ``detect.enabled`` is false, a :class:`~agent.inputs.flow.detect.FlowDetector` is one
 of them: its ``security_event`` metrics go out through the same emitter as the rollups. Any
 protocol is accepted on any port: the version word decides.
@@ -38,6 +43,8 @@ from pathlib import Path
 
 from agent.inputs.flow.addresses import ZoneResolver
 from agent.inputs.flow.apps import AppTable
+from agent.inputs.flow.archive import ArchiveTap, FlowArchive
+from agent.inputs.flow.bulk import BulkDecoder
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.detect import FlowDetector
 from agent.inputs.flow.dispatch import decode_datagram
@@ -46,6 +53,7 @@ from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.result import DecodeResult
 from agent.inputs.flow.rollup import FlowRollup
 from agent.inputs.flow.templates import TemplateCache
+from agent.inputs.flow.udp import open_udp_socket
 from agent.plugin import Emitter, ListenerInput, PluginContext
 from campusguard.errors import PluginError
 from campusguard.metric import Metric
@@ -56,6 +64,10 @@ BatchObserver = Callable[[FlowBatch], None]
 ROLLUP_BATCH_ROWS = 4096  # records gathered before they are rolled up together
 MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (not running)
 DETECT_MAX_DELAY_S = 1.0  # batches wait at most this long (while traffic flows) for detection
+MAX_DRAIN = 256  # datagrams read per wake-up of a socket before the others get a turn
+MAX_DATAGRAM = 65535
+BULK_ROWS = 2048  # kept records decoded at once at the latest ...
+BULK_DELAY_S = 0.05  # ... or this long after the first was kept
 
 
 @dataclass
@@ -75,17 +87,6 @@ class FlowInputStats:
         return self.errors.get("unknown_template", 0)
 
 
-class _Endpoint(asyncio.DatagramProtocol):
-    def __init__(self, owner: FlowInput) -> None:
-        self.owner = owner
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        self.owner.handle_datagram(data, str(addr[0]), time.time_ns())
-
-    def error_received(self, exc: Exception) -> None:
-        self.owner.wire.error("socket")
-
-
 class FlowInput(ListenerInput):
     config: FlowInputConfig
 
@@ -93,6 +94,10 @@ class FlowInput(ListenerInput):
         super().__init__(config, ctx)
         self.wire = ctx.metrics.stage(ctx.name, "ingest")  # what arrives from exporters
         self.cache = TemplateCache(config.max_templates)
+        self.bulk = BulkDecoder(self.cache)
+        self._kept_datagrams = 0  # deferred to self.bulk, not counted in stats yet
+        self._kept_bytes = 0
+        self._flush_timer: asyncio.TimerHandle | None = None
         self.loss = LossTracker()
         self.stats = FlowInputStats()
         self.bound: list[tuple[str, int]] = []  # addresses actually bound (port 0 resolved)
@@ -112,6 +117,14 @@ class FlowInput(ListenerInput):
         if config.detect.enabled:
             self.detector = FlowDetector(config.detect, ctx.inventory)
             self.add_observer(self._detect)
+        self.archive: ArchiveTap | None = None
+        if config.archive.enabled:
+            where = config.archive.directory
+            directory = Path(where) if where else ctx.data_dir / "flow" / ctx.name / "archive"
+            days = config.archive.retention / 86400
+            archive = FlowArchive(directory, days, config.archive.chunk_rows)
+            self.archive = ArchiveTap(archive, self.wire, ctx.name)
+            self.add_observer(self.archive)
 
     # -- public hooks -------------------------------------------------------------------------
 
@@ -133,11 +146,11 @@ class FlowInput(ListenerInput):
         self._observers.append(observer)
 
     def handle_datagram(self, data: bytes, exporter: str, now_ns: int) -> DecodeResult:
-        """Decode one datagram and account for it (the socket path; also for replays)."""
+        """Decode one datagram and account for it now (replays, tests; whatever the socket
+        path kept is decoded first)."""
+        self.flush_received()
         result = decode_datagram(data, exporter, self.cache, now_ns)
         stats = self.stats
-        stats.datagrams += 1
-        stats.datagram_bytes += len(data)
         for reason, count in result.errors.items():
             stats.errors[reason] = stats.errors.get(reason, 0) + count
             self.wire.error(reason, count)
@@ -151,23 +164,57 @@ class FlowInput(ListenerInput):
             if lost:
                 self.wire.dropped("export_loss", lost)
         batch = result.records
-        n = len(batch)
-        self.wire.received(n, len(data))
-        if n:
-            stats.records += n
-            key = batch.protocol
-            stats.records_by_protocol[key] = stats.records_by_protocol.get(key, 0) + n
-            self._pending.append(batch)
-            self._pending_rows += n
-            if self._pending_rows >= ROLLUP_BATCH_ROWS:
-                self._roll_pending()
-            for observer in self._observers:
-                try:
-                    observer(batch)
-                except Exception:
-                    log.exception("flow %s: observer %r failed", self.ctx.name, observer)
-                    self.wire.error("observer")
+        self.wire.received(len(batch), len(data))
+        if len(batch):
+            self._accept(batch)
+        stats.datagram_bytes += len(data)
+        stats.datagrams += 1  # last: who waits for it sees the records counted
         return result
+
+    def receive(self, data: bytes, exporter: str, now_ns: int) -> None:
+        """The socket path: keep the datagram for bulk decoding when it qualifies (see
+        :mod:`agent.inputs.flow.bulk`), else decode it now. Call :meth:`flush_received`
+        when the socket is drained."""
+        deferred = self.bulk.defer(data, exporter)
+        if deferred is None:
+            self.handle_datagram(data, exporter, now_ns)
+            return
+        lost = self.loss.observe(deferred.sequence)
+        if lost:
+            self.wire.dropped("export_loss", lost)
+        self._kept_datagrams += 1
+        self._kept_bytes += len(data)
+
+    def flush_received(self) -> None:
+        """Decode and account for the datagrams kept by :meth:`receive`."""
+        if not self._kept_datagrams:
+            return
+        datagrams, nbytes = self._kept_datagrams, self._kept_bytes
+        self._kept_datagrams = self._kept_bytes = 0
+        batches = self.bulk.flush()
+        self.wire.received(sum(len(b) for b in batches), nbytes)
+        for batch in batches:
+            if len(batch):
+                self._accept(batch)
+        self.stats.datagram_bytes += nbytes
+        self.stats.datagrams += datagrams  # last, as in handle_datagram
+
+    def _accept(self, batch: FlowBatch) -> None:
+        n = len(batch)
+        stats = self.stats
+        stats.records += n
+        key = batch.protocol
+        stats.records_by_protocol[key] = stats.records_by_protocol.get(key, 0) + n
+        self._pending.append(batch)
+        self._pending_rows += n
+        if self._pending_rows >= ROLLUP_BATCH_ROWS:
+            self._roll_pending()
+        for observer in self._observers:
+            try:
+                observer(batch)
+            except Exception:
+                log.exception("flow %s: observer %r failed", self.ctx.name, observer)
+                self.wire.error("observer")
 
     def _detect(self, batch: FlowBatch) -> None:
         """Observer: gather batches and run the detections on them together (after
@@ -237,6 +284,7 @@ class FlowInput(ListenerInput):
             return
         try:
             self.cache = TemplateCache.from_json(text, self.config.max_templates)
+            self.bulk = BulkDecoder(self.cache)
         except PluginError as exc:
             self.wire.error(exc.reason)
             log.warning("flow %s: %s: %s; starting with no templates", self.ctx.name, path, exc)
@@ -261,52 +309,63 @@ class FlowInput(ListenerInput):
 
     # -- sockets and the loop -----------------------------------------------------------------
 
-    def _socket(self, host: str, port: int) -> socket.socket:
+    def _drain(self, sock: socket.socket) -> None:
+        """Read what is waiting (at most ``MAX_DRAIN`` datagrams); decode what was kept once it
+        is ``BULK_ROWS`` records, or ``BULK_DELAY_S`` after (a trickle is decoded together)."""
+        recvfrom = sock.recvfrom
+        receive = self.receive
+        clock = time.time_ns
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
-            family, kind, proto, _, address = infos[0]
-            sock = socket.socket(family, kind, proto)
-        except OSError as exc:
-            raise PluginError(f"flow listen {host}:{port}: {exc}", reason="bind") from exc
-        try:
-            force: int | None = getattr(socket, "SO_RCVBUFFORCE", None)
-            try:
-                if force is None:
-                    raise OSError("no SO_RCVBUFFORCE")
-                sock.setsockopt(socket.SOL_SOCKET, force, self.config.rcvbuf)
-            except OSError:  # without CAP_NET_ADMIN: capped by net.core.rmem_max
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.config.rcvbuf)
-            sock.bind(address)
-            sock.setblocking(False)
-        except OSError as exc:
-            sock.close()
-            raise PluginError(f"flow listen {host}:{port}: {exc}", reason="bind") from exc
-        # Linux reports twice what it grants (the other half is bookkeeping)
-        self.rcvbuf_actual.append(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2)
-        return sock
+            for _ in range(MAX_DRAIN):
+                try:
+                    data, address = recvfrom(MAX_DATAGRAM)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:  # e.g. an ICMP error queued on the socket
+                    self.wire.error("socket")
+                    break
+                receive(data, str(address[0]), clock())
+        finally:
+            if self.bulk.rows >= BULK_ROWS:
+                self.flush_received()
+            elif self._kept_datagrams and self._flush_timer is None:
+                loop = asyncio.get_running_loop()
+                self._flush_timer = loop.call_later(BULK_DELAY_S, self._timed_flush)
 
-    async def _open(self) -> list[asyncio.DatagramTransport]:
+    def _timed_flush(self) -> None:
+        self._flush_timer = None
+        self.flush_received()
+
+    def _open(self) -> list[socket.socket]:
         loop = asyncio.get_running_loop()
-        transports: list[asyncio.DatagramTransport] = []
+        sockets: list[socket.socket] = []
         try:
             for listen in self.config.listen:
-                sock = self._socket(listen.host, listen.port)
+                sock, granted = open_udp_socket(listen.host, listen.port, self.config.rcvbuf)
+                self.rcvbuf_actual.append(granted)
+                sockets.append(sock)
                 name = sock.getsockname()
                 self.bound.append((str(name[0]), int(name[1])))
-                transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _Endpoint(self), sock=sock
-                )
-                transports.append(transport)
+                loop.add_reader(sock.fileno(), self._drain, sock)
         except BaseException:
-            for transport in transports:
-                transport.close()
+            self._close(sockets)
             raise
-        return transports
+        return sockets
+
+    def _close(self, sockets: list[socket.socket]) -> None:
+        loop = asyncio.get_running_loop()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        for sock in sockets:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        self.flush_received()
 
     async def run(self, emit: Emitter, stop: asyncio.Event) -> None:
         _ = self.rollup  # reads the application table before any datagram
         self.load_templates()
-        transports = await self._open()
+        sockets = self._open()
         interval_ns = int(self.config.rollup_interval * 1e9)
         save_every = self.config.template_save_interval
         start_ns = time.time_ns()
@@ -332,8 +391,7 @@ class FlowInput(ListenerInput):
                     if self._cache_dirty:
                         self.save_templates()
         finally:
-            for transport in transports:
-                transport.close()
+            self._close(sockets)
             self.started.clear()
             now_ns = time.time_ns()
             self._emit_rollup(emit, start_ns, now_ns, (now_ns // interval_ns) * interval_ns)
@@ -342,6 +400,8 @@ class FlowInput(ListenerInput):
 
     def _emit_rollup(self, emit: Emitter, start_ns: int, end_ns: int, stamp_ns: int) -> None:
         self.flush_detections()
+        if self.archive is not None:
+            self.archive.flush(end_ns)
         metrics = self.flush_rollup(start_ns, end_ns, stamp_ns)
         if metrics:
             emit.emit(metrics)

@@ -3,6 +3,12 @@
 NetFlow v5 and IPFIX count flow (data) records, NetFlow v9 and sFlow count datagrams; each
 ``SequenceMark`` says how far the counter advances for its datagram. A gap ahead is loss; a
 jump backwards or a gap beyond ``max_gap`` is an exporter restart (counted, not loss).
+
+Some exporters number record-counting streams after the datagram instead of before it:
+softflowd 1.1's IPFIX header carries the flow records sent *including* the message's own
+(RFC 7011 says: before it). Such a stream is recognised on the first datagram whose sequence
+number is exactly the previous one plus its own count (and not plus the previous count); from
+then on it is checked that way, so its numbering is not mistaken for loss.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ class LossTracker:
         self.max_gap = max_gap
         self.max_streams = max_streams
         self._expected: dict[tuple[str, str, int], int | None] = {}
+        self._previous: dict[tuple[str, str, int], int] = {}  # last sequence number seen
+        self._inclusive: set[tuple[str, str, int]] = set()  # numbered after each datagram
         self.counts: dict[tuple[str, str, int], LossCounts] = {}
 
     def observe(self, mark: SequenceMark) -> int:
@@ -40,15 +48,32 @@ class LossTracker:
             counts = self.counts[key] = LossCounts()
         counts.seen += 1
         expected = self._expected.get(key)
-        lost = 0
-        if expected is not None:
-            gap = (mark.sequence - expected) % MODULUS
-            if 0 < gap <= self.max_gap:
-                lost = gap
-            elif gap:
-                counts.resets += 1
-        counts.lost += lost
+        previous = self._previous.get(key)
         advance = mark.count
+        if key in self._inclusive and previous is not None and advance is not None:
+            expected = (mark.sequence - advance) % MODULUS  # compare with the previous number
+            gap = (expected - previous) % MODULUS
+        elif expected is not None:
+            gap = (mark.sequence - expected) % MODULUS
+            numbered_after = (
+                gap
+                and previous is not None
+                and advance is not None
+                and advance > 1
+                and (mark.sequence - advance - previous) % MODULUS == 0
+            )
+            if numbered_after:
+                self._inclusive.add(key)  # not loss: this exporter numbers after sending
+                gap = 0
+        else:
+            gap = 0
+        lost = 0
+        if 0 < gap <= self.max_gap:
+            lost = gap
+        elif gap:
+            counts.resets += 1
+        counts.lost += lost
+        self._previous[key] = mark.sequence
         self._expected[key] = None if advance is None else (mark.sequence + advance) % MODULUS
         return lost
 

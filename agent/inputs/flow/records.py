@@ -173,7 +173,7 @@ def rfc3339(time_ns: int) -> str:
 
 
 def uptime_relative_ns(
-    export_ns: int, uptime_ms: int, marks_ms: npt.NDArray[Any]
+    export_ns: int | I64, uptime_ms: int | I64, marks_ms: npt.NDArray[Any]
 ) -> npt.NDArray[np.int64]:
     """Times of sysUpTime marks (ms, uint32) given the export time and the exporter's uptime.
 
@@ -182,6 +182,9 @@ def uptime_relative_ns(
     the export header's uptime (exporters race with their own clock) is a little in the future,
     instead of 49.7 days off either way.
     """
-    delta = (np.int64(uptime_ms) - marks_ms.astype(np.int64)) & np.int64(0xFFFFFFFF)
+    delta = (np.asarray(uptime_ms, dtype=np.int64) - marks_ms.astype(np.int64)) & np.int64(
+        0xFFFFFFFF
+    )
     delta = np.where(delta >= 1 << 31, delta - (1 << 32), delta)
-    return np.int64(export_ns) - delta * np.int64(1_000_000)
+    result: I64 = np.asarray(export_ns, dtype=np.int64) - delta * np.int64(1_000_000)
+    return result

@@ -33,6 +33,7 @@ from agent.inputs.flow.addresses import (
     address_rows,
     address_text,
     as_keys,
+    unique_keys,
 )
 from agent.inputs.flow.apps import OTHER, AppTable
 from agent.inputs.flow.records import FlowBatch
@@ -119,10 +120,7 @@ class FlowRollup:
         if n == 0:
             return
         src_rows, dst_rows = address_rows(batch)
-        unique, inverse = np.unique(
-            np.concatenate([as_keys(src_rows), as_keys(dst_rows)]), return_inverse=True
-        )
-        inverse = inverse.reshape(-1)
+        unique, inverse = unique_keys(np.concatenate([as_keys(src_rows), as_keys(dst_rows)]))
         zone_of_unique = self.resolver.zones_of(unique)
         self._grow()
         src_i, dst_i = inverse[:n], inverse[n:]

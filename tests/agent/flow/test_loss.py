@@ -85,3 +85,23 @@ def test_unknown_count_resynchronises() -> None:
     tracker.observe(SequenceMark("ipfix", "e", 0, 100, None))
     assert tracker.observe(SequenceMark("ipfix", "e", 0, 250, 10)) == 0
     assert tracker.observe(SequenceMark("ipfix", "e", 0, 265, 10)) == 5
+
+
+def test_numbering_after_each_datagram_is_learned() -> None:
+    """softflowd 1.1's IPFIX counts a message's own records in its sequence number: learned
+    on the first unbroken pair, then loss is counted in that convention."""
+    counts = [23, 31, 29, 27, 32, 31, 28]
+    sequences, total = [], 0
+    for count in counts:
+        total += count
+        sequences.append(total)
+    tracker = LossTracker()
+    lost = [
+        tracker.observe(SequenceMark("ipfix", "e", 0, s, c))
+        for i, (s, c) in enumerate(zip(sequences, counts, strict=True))
+        if i != 4
+    ]
+    assert lost == [0, 0, 0, 0, 32, 0]
+    assert tracker.counts[("ipfix", "e", 0)].resets == 0
+    plain = LossTracker()  # the RFC's convention is not taken for the other one
+    assert [plain.observe(SequenceMark("ipfix", "e", 0, s, 10)) for s in (0, 10, 25)] == [0, 0, 5]

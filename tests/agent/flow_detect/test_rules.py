@@ -21,7 +21,13 @@ def test_port_scan_fires_at_threshold_and_not_below(inventory: InventoryIndex) -
     m = events[0]
     assert m.fields["src_addr"] == DORM and m.fields["dst_addr"] == "10.1.0.10"
     assert m.fields["count"] == 20 and m.fields["window_s"] == 60.0
-    assert m.tags == {"type": "port_scan", "severity": "warning", "site": "s1", "zone": "dorm"}
+    assert m.tags == {
+        "type": "port_scan",
+        "severity": "warning",
+        "origin": "internal",
+        "site": "s1",
+        "zone": "dorm",
+    }
     assert m.time_ns == T0
 
 

@@ -21,7 +21,7 @@ def test_defaults_and_limits() -> None:
     assert config.listen == DEFAULT_LISTEN
     assert config.rollup_interval == 60.0
     assert config.top_n == 20
-    assert config.archive is False
+    assert config.archive.enabled is False
     parsed = FlowInputConfig.model_validate(
         {"type": "flow", "listen": ["[::1]:9995"], "rcvbuf": "8MiB", "rollup_interval": "5m"}
     )
@@ -31,7 +31,7 @@ def test_defaults_and_limits() -> None:
     cases: list[dict[str, object]] = [
         {"top_n": 0},
         {"listen": []},
-        {"archive": True},
+        {"archive": {"enabled": True, "retention": "0s"}},
         {"rollup_interval": "0s"},
     ]
     for bad in cases:
