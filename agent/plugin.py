@@ -100,6 +100,14 @@ class Processor(ABC):
     @abstractmethod
     def process(self, metrics: list[Metric]) -> list[Metric]: ...
 
+    def tick(self) -> list[Metric]:
+        """Called on the agent's timer (every ``flush_interval``), also when no batch passes.
+
+        What it returns goes through the processors after this one and to the outputs, like a
+        batch (an interval closing on time). Must be cheap when there is nothing to do.
+        """
+        return []
+
 
 class Output(ABC):
     """Receives every batch after the processors. ``write`` must not block for long."""

@@ -168,6 +168,19 @@ class Agent:
         while not stop.is_set():
             await self.queue.wait(interval)
             await self.flush()
+            await self.tick()
+
+    async def tick(self) -> None:
+        """Run every processor's timer; what one returns goes on from the next processor."""
+        for index, proc in enumerate(self.processors):
+            try:
+                found = proc.tick()
+            except Exception as exc:
+                proc.counters.error(_reason(exc))
+                log.exception("processor %s: timer failed", proc.ctx.name)
+                continue
+            if found:
+                await self._deliver(found, index + 1)
 
     async def flush(self) -> None:
         """Drain the queue through processors into every output, a batch at a time."""
@@ -177,22 +190,26 @@ class Agent:
             if not batch:
                 return
             self._flush_counters.received(len(batch))
-            for proc in self.processors:
-                try:
-                    batch = proc.process(batch)
-                except Exception as exc:
-                    proc.counters.error(_reason(exc))
-                    log.exception("processor %s failed; batch passed on unchanged", proc.ctx.name)
-            for out in self.outputs:
-                try:
-                    await out.write(batch)
-                except Exception as exc:
-                    out.counters.error(_reason(exc))
-                    out.counters.dropped("output_error", len(batch))
-                    log.error("output %s failed: %s", out.ctx.name, exc)
-            self._flush_counters.sent(len(batch))
+            await self._deliver(batch, 0)
             if len(batch) < size:
                 return
+
+    async def _deliver(self, batch: list[Metric], first: int) -> None:
+        """``batch`` through the processors from index ``first`` on, then to every output."""
+        for proc in self.processors[first:]:
+            try:
+                batch = proc.process(batch)
+            except Exception as exc:
+                proc.counters.error(_reason(exc))
+                log.exception("processor %s failed; batch passed on unchanged", proc.ctx.name)
+        for out in self.outputs:
+            try:
+                await out.write(batch)
+            except Exception as exc:
+                out.counters.error(_reason(exc))
+                out.counters.dropped("output_error", len(batch))
+                log.error("output %s failed: %s", out.ctx.name, exc)
+        self._flush_counters.sent(len(batch))
 
 
 def _reason(exc: BaseException) -> str:

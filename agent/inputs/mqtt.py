@@ -14,6 +14,8 @@ Sample config (commented values are the defaults)::
       # username: null
       # password: null
       # ca_file: null                   # CA bundle for mqtts://; system CAs when null
+      # cert_file: null                 # client certificate (PEM) when the broker asks for one
+      # key_file: null                  # its private key (PEM); default: inside cert_file
       # client_id: null                 # default: campusguard-<agent id>-<name>
       # qos: 1
       # persistent_session: true        # the broker keeps QoS 1 messages while we are away
@@ -46,11 +48,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import Field, field_validator, model_validator
 
+from agent.inputs.mqtt_client import make_client
 from agent.inputs.mqtt_mapping import Subscription
 from agent.inputs.mqtt_profiles import MessageMapper, load_profiles
 from agent.plugin import Emitter, ListenerInput, PluginConfig, PluginContext
 from campusguard.config.types import ByteSize, Duration
-from campusguard.errors import ConfigError
+from campusguard.errors import ConfigError, PluginError
 
 log = logging.getLogger("campusguard.agent.mqtt")
 
@@ -61,6 +64,8 @@ class MqttInputConfig(PluginConfig):
     username: str | None = None
     password: str | None = None
     ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
     client_id: str | None = None
     qos: Literal[0, 1, 2] = 1
     persistent_session: bool = True
@@ -73,6 +78,11 @@ class MqttInputConfig(PluginConfig):
 
     @model_validator(mode="after")
     def _something_to_map(self) -> MqttInputConfig:
+        tls_files = self.ca_file or self.cert_file or self.key_file
+        if tls_files and urlparse(self.broker).scheme not in ("mqtts", "ssl"):
+            raise ValueError("ca_file, cert_file and key_file need a mqtts:// broker")
+        if self.key_file and not self.cert_file:
+            raise ValueError("key_file needs cert_file")
         if not self.subscriptions and not self.profiles:
             raise ValueError("give 'subscriptions', 'profiles' or both")
         if self.profiles:
@@ -118,7 +128,7 @@ class MqttInput(ListenerInput):
         cfg = self.config
         url = urlparse(cfg.broker)
         client_id = cfg.client_id or f"campusguard-{self.ctx.agent_id}-{self.ctx.name}"
-        client = mqtt.Client(
+        client = make_client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=not cfg.persistent_session,
@@ -127,9 +137,18 @@ class MqttInput(ListenerInput):
         if cfg.username is not None:
             client.username_pw_set(cfg.username, cfg.password)
         if url.scheme in ("mqtts", "ssl"):
-            client.tls_set(ca_certs=cfg.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+            try:
+                client.tls_set(
+                    ca_certs=cfg.ca_file,
+                    certfile=cfg.cert_file,
+                    keyfile=cfg.key_file,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise PluginError(f"mqtt {self.ctx.name}: TLS files: {exc}", "tls_config") from exc
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_subscribe = self._on_subscribe
@@ -166,6 +185,10 @@ class MqttInput(ListenerInput):
         self._subscribe(client, self.mapper.filters())
         self.connected.set()
         log.info("mqtt %s: connected to %s", self.ctx.name, self.config.broker)
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        """No connection (broker down, TLS handshake or certificate refused); paho retries."""
+        self.counters.error("connect_failed")
 
     def _subscribe(self, client: mqtt.Client, topics: list[str]) -> None:
         wanted: list[tuple[str, int]] = [(topic, self.config.qos) for topic in topics]

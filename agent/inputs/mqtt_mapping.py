@@ -135,13 +135,20 @@ _MISSING = object()
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _lookup(doc: Any, path: str) -> Any:
-    if path in (".", ""):
-        return doc
+Path = tuple[str, ...]  # a JSON path split at its dots; () is the document itself
+
+
+def split_path(path: str) -> Path:
+    return () if path in (".", "") else tuple(path.split("."))
+
+
+def _lookup(doc: Any, path: Path) -> Any:
     cur = doc
-    for part in path.split("."):
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
+    for part in path:
+        if isinstance(cur, dict):
+            cur = cur.get(part, _MISSING)
+            if cur is _MISSING:
+                return cur
         elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
             cur = cur[int(part)]
         else:
@@ -149,12 +156,53 @@ def _lookup(doc: Any, path: str) -> Any:
     return cur
 
 
-def _lookup_field(doc: Any, spec: FieldMap) -> Any:
-    raw = _lookup(doc, spec.path)
-    for alt in spec.alt_paths:
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    name: str
+    spec: FieldMap
+    paths: tuple[Path, ...]  # the path, then the alt_paths
+    plain: bool  # auto/float, no map, offset or scale: a JSON number is the value
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionPlan:
+    """A :class:`Subscription` compiled once: paths split, shorthand fields expanded."""
+
+    sub: Subscription
+    requires: tuple[Path, ...]
+    tags: tuple[tuple[str, Path], ...]
+    fields: tuple[FieldPlan, ...]
+    time: Path | None
+    first_keys: frozenset[str] | None  # a dict document with none of these has no field
+
+
+def compile_subscription(sub: Subscription) -> SubscriptionPlan:
+    fields = []
+    for name, declared in sub.fields.items():
+        spec = declared if isinstance(declared, FieldMap) else FieldMap(path=declared)
+        plain = spec.type in ("auto", "float") and spec.map is None  # reduce: lists only
+        plain = plain and spec.offset is None and spec.scale is None
+        paths = tuple(split_path(p) for p in (spec.path, *spec.alt_paths))
+        fields.append(FieldPlan(name, spec, paths, plain))
+    first: frozenset[str] | None = frozenset(p[0] for f in fields for p in f.paths if p)
+    if sub.auto_fields or any(f.spec.required or () in f.paths for f in fields):
+        first = None  # every document may give something (or a missing_field error)
+    return SubscriptionPlan(
+        sub,
+        tuple(split_path(p) for p in sub.requires),
+        tuple((tag, split_path(p)) for tag, p in sub.tags.items()),
+        tuple(fields),
+        split_path(sub.time.path) if sub.time is not None else None,
+        first,
+    )
+
+
+def _lookup_field(doc: Any, field: FieldPlan) -> Any:
+    raw: Any = _MISSING
+    for path in field.paths:
+        raw = _lookup(doc, path)
         if raw is not _MISSING and raw is not None:
             break
-        raw = _lookup(doc, alt)
     return raw
 
 
@@ -297,17 +345,24 @@ def _topic_tags(sub: Subscription, topic: str, tags: dict[str, str]) -> None:
             tags[tag] = value if isinstance(where, int) else where.map.get(value, value)
 
 
-def map_document(sub: Subscription, topic: str, doc: Any, now_ns: int) -> DecodeResult:
+def map_document(
+    subscription: Subscription | SubscriptionPlan, topic: str, doc: Any, now_ns: int
+) -> DecodeResult:
     """Map an already parsed payload (JSON document or text) to at most one metric."""
+    if isinstance(subscription, SubscriptionPlan):
+        plan = subscription
+    else:
+        plan = compile_subscription(subscription)
+    sub = plan.sub
     errors: list[str] = []
-    for path in sub.requires:
+    for path in plan.requires:
         found = _lookup(doc, path)
         if found is _MISSING or found is None:
             return DecodeResult([], ["no_fields"])
     tags: dict[str, str] = dict(sub.constant_tags)
     if sub.tags_from_topic:
         _topic_tags(sub, topic, tags)
-    for tag, path in sub.tags.items():
+    for tag, path in plan.tags:
         value = _lookup(doc, path)
         if value is not _MISSING and value is not None and not isinstance(value, dict | list):
             text_value = str(value)
@@ -317,21 +372,33 @@ def map_document(sub: Subscription, topic: str, doc: Any, now_ns: int) -> Decode
     fields: dict[str, FieldValue] = {}
     if sub.auto_fields and isinstance(doc, dict):
         _flatten(doc, "", fields)
-    for name, declared in sub.fields.items():
-        spec = declared if isinstance(declared, FieldMap) else FieldMap(path=declared)
-        raw = _lookup_field(doc, spec)
+    absent = plan.first_keys is not None and isinstance(doc, dict)
+    absent = absent and doc.keys().isdisjoint(plan.first_keys)
+    for field in () if absent else plan.fields:
+        raw = _lookup_field(doc, field)
         if raw is _MISSING or raw is None:
-            if spec.required:
+            if field.spec.required:
                 errors.append("missing_field")
             continue
+        kind = type(raw)
+        if field.plain and (kind is float or kind is int):  # the common case, as _convert
+            try:
+                value = float(raw)
+            except OverflowError:
+                value = math.inf
+            if math.isfinite(value):
+                fields[field.name] = value
+            else:
+                errors.append("wrong_type")
+            continue
         try:
-            fields[name] = _convert(raw, spec)
+            fields[field.name] = _convert(raw, field.spec)
         except (ValueError, OverflowError, ZeroDivisionError):
             errors.append("wrong_type")
 
     time_ns = now_ns
-    if sub.time is not None:
-        raw_time = _lookup(doc, sub.time.path)
+    if sub.time is not None and plan.time is not None:
+        raw_time = _lookup(doc, plan.time)
         if raw_time is not _MISSING:
             try:
                 time_ns = _parse_time(raw_time, sub.time)
@@ -346,7 +413,7 @@ def map_document(sub: Subscription, topic: str, doc: Any, now_ns: int) -> Decode
 
 
 def decode_for_subscriptions(
-    subs: tuple[Subscription, ...], topic: str, payload: bytes, now_ns: int
+    subs: tuple[Subscription | SubscriptionPlan, ...], topic: str, payload: bytes, now_ns: int
 ) -> tuple[list[Metric], list[str]]:
     """Apply every matching subscription; ``no_fields`` counts only if none produced a metric.
 
@@ -355,16 +422,20 @@ def decode_for_subscriptions(
     errors: list[str] = []
     docs: dict[str, tuple[Any, str | None]] = {}
     for sub in subs:
-        parsed = docs.get(sub.format)
+        fmt = sub.sub.format if isinstance(sub, SubscriptionPlan) else sub.format
+        parsed = docs.get(fmt)
         if parsed is None:
-            parsed = docs[sub.format] = parse_payload(sub.format, payload)
+            parsed = docs[fmt] = parse_payload(fmt, payload)
         doc, problem = parsed
         if problem is not None:
             errors.append(problem)
             break  # the payload itself is unusable; the other subscriptions would say the same
         result = map_document(sub, topic, doc, now_ns)
-        metrics.extend(result.metrics)
-        errors.extend(e for e in result.errors if e != "no_fields")
+        if result.metrics:
+            metrics.extend(result.metrics)
+        for e in result.errors:
+            if e != "no_fields":
+                errors.append(e)
     if not metrics and not errors:
         errors.append("no_fields")
     return metrics, errors

@@ -9,11 +9,17 @@ or ``topic`` for a sensor the inventory does not know) and ``level=sensor``; fie
 ``energy_kwh`` and ``interval_s``; the time is the interval's start. The rules are in
 :mod:`agent.processors.energy_meter`. Place it after ``enrich`` so series carry sensor tags.
 
-Intervals are closed when a batch passes through (the agent flushes whenever metrics arrive).
-The state (last readings, open intervals) is saved as JSON in the agent's data dir, at most
-every ``save_interval`` and whenever intervals are emitted, so a restart neither double counts
-nor loses what the meters' counters still hold. Room, building and site rollups and
-after-hours accounting are not done here.
+Intervals are closed when a batch passes through and on the agent's timer (:meth:`tick`),
+so they close on time while no meter reports. The state (last readings, open intervals) is
+saved as JSON in the agent's data dir, at most every ``save_interval`` and whenever intervals
+are emitted, so a restart neither double counts nor loses what the meters' counters still hold.
+
+With ``rollup`` levels, every close also writes ``energy_usage`` points with ``level`` room,
+building and site (:mod:`agent.processors.energy_rollup`: phases and sub-meters behind a
+feeder are not counted twice). With a ``schedule:`` (:mod:`agent.processors.schedule`), every
+point also gets ``after_hours_kwh``: the part of the interval outside the opening hours of
+the meter's room kind or building, in the site's time zone (energy spread evenly over the
+interval), on holidays and outside terms.
 
 Sample config (commented values are the defaults)::
 
@@ -28,6 +34,22 @@ Sample config (commented values are the defaults)::
       # max_gap: 10m                    # no power integration across longer gaps
       # state_file: null                # default: <data_dir>/energy-<name>.json
       # save_interval: 10s
+      # rollup: [room, building, site]   # [] for per-meter points only
+      # main_kinds: [feeder_meter]       # meters that include every meter below them
+      # schedule: null                   # after-hours accounting, e.g.:
+      schedule:
+        # timezone: null                 # default: the site's (inventory), else Asia/Shanghai
+        hours:
+          school: {days: {mon-fri: ["07:30-12:00", "13:30-17:30"]}}
+          dorm: {days: {mon-sun: ["06:00-07:40", "12:00-13:30", "21:00-23:00"]}}
+          server: {all_year: true, days: {mon-sun: ["00:00-24:00"]}}
+        default: school
+        by_room_kind: {server_room: server, network_room: server}
+        by_building: {dorm1: dorm}
+        # by_room: {"admin/server-room": server}
+        terms: [{start: 2026-09-01, end: 2027-01-22}, {start: 2027-02-22, end: 2027-07-09}]
+        holidays: ["2026-10-01..2026-10-07", 2027-01-01]
+        makeup_days: {2026-10-10: fri}   # 调休: this Saturday follows Friday's hours
 """
 
 from __future__ import annotations
@@ -44,6 +66,8 @@ from pydantic import Field
 
 from agent.plugin import PluginConfig, PluginContext, Processor
 from agent.processors.energy_meter import NS, EnergyAccountant, EnergyRules
+from agent.processors.energy_rollup import LEVELS, RollupLevel, rollup
+from agent.processors.schedule import ScheduleConfig, Timetable
 from campusguard.config.types import Duration
 from campusguard.metric import Metric
 
@@ -72,6 +96,9 @@ class EnergyConfig(PluginConfig):
     max_gap: Duration = 600.0
     state_file: str | None = None
     save_interval: Duration = 10.0
+    rollup: list[RollupLevel] = Field(default_factory=lambda: list(LEVELS))
+    main_kinds: list[str] = Field(default_factory=lambda: ["feeder_meter"])
+    schedule: ScheduleConfig | None = None
 
 
 class EnergyProcessor(Processor):
@@ -101,6 +128,8 @@ class EnergyProcessor(Processor):
         self._dirty = False
         self._saved_at = 0
         self._reported: dict[str, int] = {}
+        self._timetables: dict[str, Timetable] = {}
+        self._main_kinds = frozenset(config.main_kinds)
 
     @property
     def state_path(self) -> Path:
@@ -163,12 +192,67 @@ class EnergyProcessor(Processor):
             if isinstance(power, int | float) and not isinstance(power, bool):
                 acct.power(tags, t, float(power))
         self._count_events()
-        usage = acct.close(now)
-        if usage or (self._dirty and now - self._saved_at >= self.config.save_interval * NS):
+        usage = self._close(now)
+        if self._dirty and now - self._saved_at >= self.config.save_interval * NS:
             self.save()
             self._saved_at = now
         self.counters.sent(len(metrics) + len(usage))
         return [*metrics, *usage] if usage else metrics
+
+    def tick(self) -> list[Metric]:
+        """Close the intervals that are over even when no meter reported (agent timer)."""
+        if not self._loaded:
+            self._load()
+        now = self._clock()
+        if not self.accountant.due(now):
+            return []
+        usage = self._close(now)
+        if usage:
+            self.counters.sent(len(usage))
+        return usage
+
+    def _close(self, now: int) -> list[Metric]:
+        if not self.accountant.due(now):
+            return []
+        usage = self.accountant.close(now)
+        if usage:
+            schedule = self.config.schedule
+            if schedule is not None:
+                for point in usage:
+                    self._after_hours(point, schedule)
+            if self.config.rollup:
+                usage += rollup(usage, self._main_kinds, self.config.rollup, schedule is not None)
+        self.save()  # the closed watermark moved: never emit an interval twice
+        self._saved_at = now
+        return usage
+
+    def _after_hours(self, point: Metric, schedule: ScheduleConfig) -> None:
+        tags = point.tags
+        site = tags.get("site", "")
+        building, room = tags.get("building"), tags.get("room")
+        timezone, room_kind = "Asia/Shanghai", None
+        inventory = self.ctx.inventory
+        if inventory is not None and site:
+            try:
+                found = inventory.site(site)
+            except KeyError:
+                found = None
+            if found is not None:
+                timezone = found.timezone
+                place = found.building(building) if building else None
+                kind_of = place.room(room) if place is not None and room else None
+                room_kind = kind_of.kind if kind_of is not None else None
+        table = self._timetables.get(site)
+        if table is None:
+            table = self._timetables[site] = Timetable(schedule, timezone)
+        start = point.time_ns or 0
+        end = start + self.accountant.interval_ns
+        kwh = point.fields.get("energy_kwh")
+        if not isinstance(kwh, float):
+            return
+        name = table.hours_for(building, room, room_kind)
+        share = table.after_hours_fraction(name, start, end)
+        point.fields["after_hours_kwh"] = round(kwh * share, 9)
 
     def _count_events(self) -> None:
         for reason in _COUNTED:

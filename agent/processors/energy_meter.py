@@ -19,8 +19,10 @@ Cumulative meters follow Home Assistant's ``total_increasing`` semantics:
 A meter that reports only power is integrated with the trapezoid rule between consecutive
 samples no further apart than ``max_gap_s``; once a series reports a counter, its power is
 no longer integrated. Energy goes to the interval (aligned to multiples of ``interval_s`` since
-the Unix epoch) holding the later reading's time; an interval already emitted is never
-reopened: late energy goes to the first open one.
+the Unix epoch) holding the later reading's time. An interval is closed for every series at
+once (``closed_until``, a watermark that only moves forwards), so every meter's point of an
+interval comes out of the same :meth:`EnergyAccountant.close` and rollups see them together;
+a closed interval is never reopened: late energy goes to the first open one.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class EnergyAccountant:
         self.interval_ns = max(1, round(rules.interval_s * NS))
         self.tracks: dict[tuple[tuple[str, str], ...], Track] = {}
         self.events: Counter[str] = Counter()
+        self.closed_until = 0  # every interval ending at or before this was emitted
 
     def _track(self, tags: dict[str, str]) -> Track | None:
         key = tuple(sorted(tags.items()))
@@ -114,7 +117,7 @@ class EnergyAccountant:
         return found
 
     def _add(self, track: Track, t: int, kwh: float) -> None:
-        start = max(t - t % self.interval_ns, track.emitted_until)
+        start = max(t - t % self.interval_ns, track.emitted_until, self.closed_until)
         track.buckets[start] = track.buckets.get(start, 0.0) + kwh
 
     def counter(self, tags: dict[str, str], t: int, kwh: float) -> float:
@@ -180,15 +183,27 @@ class EnergyAccountant:
         self._add(track, t, used)
         return used
 
+    def closable_until(self, now_ns: int) -> int:
+        """End of the last interval that is over, ``grace_s`` included, at ``now_ns``."""
+        edge = now_ns - round(self.rules.grace_s * NS)
+        return edge - edge % self.interval_ns
+
+    def due(self, now_ns: int) -> bool:
+        """Whether :meth:`close` at ``now_ns`` could emit anything (cheap; for timers)."""
+        return self.closable_until(now_ns) > self.closed_until
+
     def close(self, now_ns: int) -> list[Metric]:
         """``energy_usage`` points of every interval that ended ``grace_s`` before ``now_ns``."""
         out: list[Metric] = []
-        grace = round(self.rules.grace_s * NS)
+        until = self.closable_until(now_ns)
+        if until <= self.closed_until:
+            return out
+        self.closed_until = until
         interval_s = self.interval_ns / NS
         for track in self.tracks.values():
             for start in sorted(track.buckets):
                 end = start + self.interval_ns
-                if end + grace > now_ns:
+                if end > until:
                     break
                 kwh = track.buckets.pop(start)
                 track.emitted_until = max(track.emitted_until, end)
@@ -200,6 +215,7 @@ class EnergyAccountant:
         return {
             "version": 1,
             "interval_ns": self.interval_ns,
+            "closed_until": self.closed_until,
             "tracks": [t.to_data() for t in self.tracks.values()],
         }
 
@@ -214,3 +230,7 @@ class EnergyAccountant:
             if not same_interval:
                 track.buckets.clear()  # open intervals of another length cannot be emitted
             self.tracks[tuple(sorted(track.tags.items()))] = track
+        ends = [t.emitted_until for t in self.tracks.values()]
+        self.closed_until = int(data.get("closed_until", max(ends, default=0)))
+        if not same_interval:
+            self.closed_until -= self.closed_until % self.interval_ns

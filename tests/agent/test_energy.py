@@ -130,7 +130,8 @@ def test_processor_passes_metrics_on_adds_usage_and_counts(tmp_path: Path) -> No
     clock[0] = at(1000)
     out = proc.process([_meter(30, 99.0), _meter(950, 50.9)])
     usage_points = [m for m in out if m.measurement == "energy_usage"]
-    assert len(out) == 3 and len(usage_points) == 1
+    assert [m.tags["level"] for m in usage_points] == ["sensor", "building", "site"]
+    assert len(out) == 5
     assert usage_points[0] == Metric(
         "energy_usage",
         {"site": "whdv", "sensor": "a301-ac1", "kind": "energy_meter", "building": "teach-a",

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from agent.inputs.mqtt_mapping import Subscription, decode_for_subscriptions, topic_matches
+from agent.inputs.mqtt_mapping import (
+    Subscription,
+    SubscriptionPlan,
+    compile_subscription,
+    decode_for_subscriptions,
+    topic_matches,
+)
 from agent.inputs.mqtt_profiles.decoder import Decoder
 from agent.inputs.mqtt_profiles.homeassistant import HomeAssistantDecoder
 from agent.inputs.mqtt_profiles.model import DecoderSpec, Profile
@@ -52,9 +58,10 @@ class MessageMapper:
             subs.extend(profile.subscriptions)
             decoders.extend(build_decoder(spec) for spec in profile.decoders)
         self.subscriptions = tuple(subs)
+        self._plans = tuple(compile_subscription(s) for s in subs)
         self.decoders = tuple(decoders)
         self.topic_tag = topic_tag
-        self._routes: dict[str, tuple[tuple[Subscription, ...], tuple[Decoder, ...]]] = {}
+        self._routes: dict[str, tuple[tuple[SubscriptionPlan, ...], tuple[Decoder, ...]]] = {}
 
     def filters(self) -> list[str]:
         """Every topic filter to subscribe to (deduplicated, in order)."""
@@ -63,10 +70,10 @@ class MessageMapper:
             found.extend(decoder.filters())
         return list(dict.fromkeys(found))
 
-    def route(self, topic: str) -> tuple[tuple[Subscription, ...], tuple[Decoder, ...]]:
+    def route(self, topic: str) -> tuple[tuple[SubscriptionPlan, ...], tuple[Decoder, ...]]:
         found = self._routes.get(topic)
         if found is None:
-            subs = tuple(s for s in self.subscriptions if topic_matches(s.topic, topic))
+            subs = tuple(p for p in self._plans if topic_matches(p.sub.topic, topic))
             decoders = tuple(d for d in self.decoders if d.wants(topic))
             found = (subs, decoders)
             if len(self._routes) >= ROUTE_CACHE_MAX:

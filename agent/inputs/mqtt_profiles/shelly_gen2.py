@@ -21,7 +21,12 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from agent.inputs.mqtt_mapping import Subscription, map_document, topic_matches
+from agent.inputs.mqtt_mapping import (
+    Subscription,
+    compile_subscription,
+    map_document,
+    topic_matches,
+)
 from agent.inputs.mqtt_profiles.decoder import Decoder, ProfileResult
 from campusguard.metric import Metric
 
@@ -44,6 +49,7 @@ class ShellyGen2Decoder(Decoder):
     def __init__(self, topics: tuple[str, ...], mapping: tuple[Subscription, ...]) -> None:
         super().__init__(topics)
         self.mapping = mapping
+        self._plans = tuple(compile_subscription(sub) for sub in mapping)
         self._status: dict[tuple[str, str], dict[str, Any]] = {}
 
     def _remember(self, prefix: str, component: str, status: dict[str, Any]) -> None:
@@ -55,9 +61,9 @@ class ShellyGen2Decoder(Decoder):
 
     def _map(self, status_topic: str, doc: dict[str, Any], now_ns: int, out: ProfileResult) -> None:
         by_type = status_topic.rsplit(":", 1)[0] if ":" in status_topic else status_topic
-        for sub in self.mapping:
-            if topic_matches(sub.topic, by_type):
-                result = map_document(sub, status_topic, doc, now_ns)
+        for plan in self._plans:
+            if topic_matches(plan.sub.topic, by_type):
+                result = map_document(plan, status_topic, doc, now_ns)
                 out.metrics.extend((status_topic, m) for m in result.metrics)
                 out.errors.extend(e for e in result.errors if e != "no_fields")
 
