@@ -11,6 +11,7 @@ from campusguard.catalog import Catalog
 from collector.rules.expr import ExpressionError
 from collector.rules.expr_compile import BOOL, NUM, Fn, RuleCompiler, Slot
 from collector.rules.model import Rule
+from collector.rules.timetable import TimeFilter, compile_when
 
 __all__ = ["EXPECT_LABELS", "CompiledRule", "RuleProblem", "compile_rule"]
 
@@ -44,6 +45,8 @@ class CompiledRule:
     fingerprint: str
     uses_site: bool
     uses_link: bool
+    room_kinds: frozenset[str] = frozenset()
+    when: TimeFilter | None = None
 
     @property
     def id(self) -> str:
@@ -60,10 +63,11 @@ class CompiledRule:
 def compile_rule(rule: Rule, catalog: Catalog, pack: str, source: str) -> CompiledRule:
     """Check ``rule`` against the catalog and compile its expressions; raises RuleProblem."""
     reads = rule.reads
-    spec = catalog.measurement(reads.measurement)
-    if spec is None:
-        problems = catalog.check(reads.measurement)
-        raise RuleProblem(("reads", "measurement"), problems[0])
+    names = reads.measurements
+    for name in names:
+        if catalog.measurement(name) is None:
+            raise RuleProblem(("reads", "measurement"), catalog.check(name)[0])
+    spec = catalog.measurement(names[0])
     group_by = rule.group_by
     if rule.expect is not None:
         wanted = EXPECT_LABELS[rule.expect]
@@ -73,10 +77,15 @@ def compile_rule(rule: Rule, catalog: Catalog, pack: str, source: str) -> Compil
             )
         group_by = wanted
     tag_names = [*reads.where, *(group_by or ())]
-    for problem in catalog.check(reads.measurement, reads.fields, ()):
-        raise RuleProblem(("reads", "fields"), problem)
-    for problem in catalog.check(reads.measurement, (), tag_names):
-        raise RuleProblem(("reads",) if group_by is None else ("group_by",), problem)
+    for name in names:
+        for problem in catalog.check(name, reads.fields, ()):
+            raise RuleProblem(("reads", "fields"), problem)
+        for problem in catalog.check(name, (), tag_names):
+            raise RuleProblem(("reads",) if group_by is None else ("group_by",), problem)
+    if reads.room_kind:
+        for name in names:
+            for problem in catalog.check(name, (), ("site", "room")):
+                raise RuleProblem(("reads", "room_kind"), f"room_kind needs room tags: {problem}")
     compiler = RuleCompiler(spec)
     condition = value = None
     if rule.condition is not None:
@@ -99,6 +108,8 @@ def compile_rule(rule: Rule, catalog: Catalog, pack: str, source: str) -> Compil
         fingerprint=digest,
         uses_site=compiler.uses_site or reads.during == "busy_hours",
         uses_link=compiler.uses_link,
+        room_kinds=reads.room_kinds,
+        when=None if rule.when is None else compile_when(rule.when),
     )
 
 

@@ -6,9 +6,11 @@
 
 ``observe`` routes each metric to the rules reading its measurement whose tag filter matches,
 computes each rule input ("slot": a field or a per-sample expression) and appends it to the
-series' window. ``evaluate`` evicts what fell out of each rule's window, evaluates the
-condition per group (``group_by`` labels; by default each series is its own group) and moves
-alerts through pending -> firing -> resolved. Absence rules fire for groups silent for
+series' window (and marks the group dirty). ``evaluate`` evaluates the condition per group
+(``group_by`` labels; by default each series is its own group) and moves alerts through
+pending -> firing -> resolved; only groups whose samples changed, or whose window lost or
+gains a sample with time, are evaluated again (:mod:`collector.rules.evaluation`); old
+samples are evicted about once a minute. Absence rules fire for groups silent for
 ``silent_for``. All times are ns since the Unix epoch. The engine is not thread-safe: callers
 serialise ``observe``/``evaluate`` (see :mod:`collector.rules.runner`).
 """
@@ -26,18 +28,19 @@ from campusguard.selfmetrics import SelfMetrics, StageCounters
 from collector.rules.alerts import AlertChange, AlertState
 from collector.rules.compiled import CompiledRule
 from collector.rules.context import InventoryContext
-from collector.rules.expr_compile import GroupView
+from collector.rules.evaluation import evaluate_absence, evaluate_threshold
 from collector.rules.loader import RuleSet
 from collector.rules.runtime import (
-    GroupKey,
     Input,
     InputKey,
+    Mark,
     Route,
     RuleRuntime,
     SeriesKey,
     SeriesState,
 )
-from collector.rules.window import DEFAULT_MAX_SAMPLES, Window
+from collector.rules.timetable import Timetable
+from collector.rules.window import DEFAULT_MAX_SAMPLES
 
 __all__ = ["Engine"]
 
@@ -45,6 +48,7 @@ log = logging.getLogger(__name__)
 
 Record = tuple[str, Mapping[str, str], Mapping[str, FieldValue], int | None]
 DEFAULT_MAX_SERIES: Final = 50_000
+DROP_EVERY_NS: Final = 60 * 10**9
 
 
 class Engine:
@@ -60,8 +64,10 @@ class Engine:
         max_series_per_rule: int = DEFAULT_MAX_SERIES,
         max_samples: int = DEFAULT_MAX_SAMPLES,
         started_ns: int | None = None,
+        timetable: Timetable | None = None,
+        timetables: Mapping[str, Timetable] | None = None,
     ) -> None:
-        self.context = InventoryContext(inventory, default_timezone)
+        self.context = InventoryContext(inventory, default_timezone, timetable, timetables)
         self.max_series_per_rule = max_series_per_rule
         self.max_samples = max_samples
         self.started_ns = time.time_ns() if started_ns is None else started_ns
@@ -69,6 +75,8 @@ class Engine:
         self.runtimes: dict[str, RuleRuntime] = {}
         self.inputs: dict[InputKey, Input] = {}
         self._routes: dict[tuple[str, SeriesKey], Route] = {}
+        self._touched: list[Route] = []  # routes that received samples since the last evaluate
+        self._next_evict_ns = -(2**63)
         self._by_measurement: dict[str, list[RuleRuntime]] = {}
         self._pending_resolved: list[tuple[CompiledRule, AlertState]] = []
         self.rules = RuleSet((), ())
@@ -93,7 +101,7 @@ class Engine:
                 runtime.alerts = previous.alerts
             reads = compiled.rule.reads
             for slot in compiled.slots:
-                key = (reads.measurement, slot.key, reads.during == "busy_hours")
+                key = (reads.measurements[0], slot.key, reads.during == "busy_hours")
                 found = inputs.get(key)
                 if found is None:
                     found = old_inputs.get(key) or Input(key, slot.sample, 0)
@@ -113,7 +121,8 @@ class Engine:
         self._routes.clear()
         index: dict[str, list[RuleRuntime]] = {}
         for runtime in runtimes.values():
-            index.setdefault(runtime.compiled.rule.reads.measurement, []).append(runtime)
+            for name in runtime.compiled.rule.reads.measurements:
+                index.setdefault(name, []).append(runtime)
         self._by_measurement = index
 
     # ---------------------------------------------------------------------- observe
@@ -132,6 +141,7 @@ class Engine:
         default_ns = time.time_ns() if now_ns is None else now_ns
         by_measurement = self._by_measurement
         routes = self._routes
+        touched = self._touched
         for measurement, tags, fields, time_ns in records:
             received += 1
             if measurement not in by_measurement:
@@ -143,6 +153,9 @@ class Engine:
                 route = routes[(measurement, key)] = self._route(measurement, key, tags)
             if route.series is not None and t > route.series.last_seen_ns:
                 route.series.last_seen_ns = t
+            if not route.touched:
+                route.touched = True
+                touched.append(route)
             for found, window in route.always:
                 value = found.sample(fields)
                 if value is not None:
@@ -165,6 +178,8 @@ class Engine:
             compiled = runtime.compiled
             if compiled.tag_filter and not compiled.matches(tags):
                 continue
+            if compiled.room_kinds and self.context.room_kind(tags) not in compiled.room_kinds:
+                continue
             busy = compiled.rule.reads.during == "busy_hours"
             shared = route.busy_series if busy else route.series
             existing = runtime.series.get(key)
@@ -182,12 +197,13 @@ class Engine:
                     shared.last_seen_ns = max(shared.last_seen_ns, existing.last_seen_ns)
                 runtime.add_series(key, shared)
             feeds = route.busy if busy else route.always
+            windows = []
             for found in runtime.inputs:
+                window = found.window(key, self.max_samples)
+                windows.append(window)
                 if all(found is not f for f, _ in feeds):
-                    window = found.windows.get(key)
-                    if window is None:
-                        window = found.windows[key] = Window(self.max_samples)
                     feeds.append((found, window))
+            route.marks.append(Mark(runtime.dirty, runtime.group_of(tags, key), windows))
         return route
 
     # --------------------------------------------------------------------- evaluate
@@ -199,113 +215,38 @@ class Engine:
         for compiled, alert in self._pending_resolved:
             changes.append(AlertChange.of(compiled.rule, alert, "resolved", alert.state, now_ns))
         self._pending_resolved = []
+        for route in self._touched:
+            route.touched = False
+            for mark in route.marks:
+                if mark.windows:
+                    added = sum(w.added for w in mark.windows)
+                    if added == mark.added:
+                        continue  # none of this rule's fields came
+                    mark.added = added
+                mark.dirty.add(mark.group)
+        self._touched.clear()
         stale: set[tuple[str, SeriesKey]] = set()
-        for found in self.inputs.values():
-            stale.update((found.key[0], key) for key in found.evict(now_ns))
+        if now_ns >= self._next_evict_ns:  # old samples are skipped anyway: evict now and then
+            self._next_evict_ns = now_ns + DROP_EVERY_NS
+            for found in self.inputs.values():
+                stale.update((found.key[0], key) for key in found.evict(now_ns))
         for runtime in self.runtimes.values():
             if runtime.compiled.rule.kind == "absence":
-                self._evaluate_absence(runtime, now_ns, changes)
-            else:
-                measurement = runtime.compiled.rule.reads.measurement
-                dropped = runtime.drop_series_before(now_ns - runtime.compiled.rule.window_ns)
+                evaluate_absence(runtime, self.context, self.started_ns, now_ns, changes)
+                continue
+                continue
+            window_ns = runtime.compiled.rule.window_ns
+            if now_ns >= runtime.next_drop_ns:  # forgetting series a little late is harmless
+                runtime.next_drop_ns = now_ns + min(window_ns, DROP_EVERY_NS)
+                dropped = runtime.drop_series_before(now_ns - window_ns)
+                measurement = runtime.compiled.rule.reads.measurements[0]
                 stale.update((measurement, key) for key in dropped)
-                self._evaluate_threshold(runtime, now_ns, changes)
+            evaluate_threshold(runtime, self.context, now_ns, changes, self._evaluate_error)
         for route_key in stale:
             self._routes.pop(route_key, None)
         self._counters.sent(len(changes))
         self._counters.observe_duration(time.perf_counter() - started)
         return changes
-
-    def _evaluate_threshold(
-        self, runtime: RuleRuntime, now_ns: int, changes: list[AlertChange]
-    ) -> None:
-        compiled = runtime.compiled
-        start_ns = now_ns - compiled.rule.window_ns
-        results: dict[GroupKey, tuple[bool, float | None, dict[str, str]]] = {}
-        inputs = [found.windows for found in runtime.inputs]
-        for group, members in runtime.groups.items():
-            first = next(iter(members.values()))
-            labels = runtime.labels_of(group, first.tags)
-            windows: list[list[Window]] = []
-            for by_series in inputs:
-                present = [w for k in members if (w := by_series.get(k)) is not None]
-                windows.append(present)
-            view = GroupView(
-                windows=windows,
-                start_ns=start_ns,
-                now_ns=now_ns,
-                labels=labels,
-                site=self.context.site(labels.get("site")) if compiled.uses_site else None,
-                link=self.context.link(labels) if compiled.uses_link else None,
-            )
-            try:
-                holds = compiled.condition(view) is True if compiled.condition else False
-                value = _number(compiled.value(view)) if compiled.value else None
-            except (ArithmeticError, TypeError, ValueError) as exc:
-                self._counters.error("evaluate")
-                log.warning("rule %s: cannot evaluate %s: %s", compiled.id, labels, exc)
-                holds, value = False, None
-            results[group] = (holds, value, labels)
-        self._transition(runtime, results, now_ns, changes)
-
-    def _evaluate_absence(
-        self, runtime: RuleRuntime, now_ns: int, changes: list[AlertChange]
-    ) -> None:
-        compiled = runtime.compiled
-        rule = compiled.rule
-        silent_ns = round((rule.silent_for or 0.0) * 1e9)
-        last_seen: dict[GroupKey, tuple[int, dict[str, str]]] = {}
-        if rule.expect is not None and compiled.group_by is not None:
-            for item in self.context.expected(rule.expect):
-                if all(
-                    item.get(tag) in allowed for tag, allowed in compiled.tag_filter if tag in item
-                ):
-                    group = tuple(item.get(name, "") for name in compiled.group_by)
-                    labels = {n: item[n] for n in compiled.group_by if item.get(n)}
-                    last_seen[group] = (self.started_ns, labels)
-        for group, members in runtime.groups.items():
-            newest = max(s.last_seen_ns for s in members.values())
-            first = next(iter(members.values()))
-            previous = last_seen.get(group)
-            if previous is None or newest > previous[0]:
-                last_seen[group] = (newest, runtime.labels_of(group, first.tags))
-        results = {
-            group: (now_ns - seen >= silent_ns, (now_ns - seen) / 1e9, labels)
-            for group, (seen, labels) in last_seen.items()
-        }
-        self._transition(runtime, results, now_ns, changes)
-
-    def _transition(
-        self,
-        runtime: RuleRuntime,
-        results: Mapping[GroupKey, tuple[bool, float | None, dict[str, str]]],
-        now_ns: int,
-        changes: list[AlertChange],
-    ) -> None:
-        rule = runtime.compiled.rule
-        for_ns = rule.for_ns
-        for group, (holds, value, labels) in results.items():
-            alert = runtime.alerts.get(group)
-            if not holds:
-                if alert is not None:
-                    alert.value = value if value is not None else alert.value
-                    changes.append(AlertChange.of(rule, alert, "resolved", alert.state, now_ns))
-                    del runtime.alerts[group]
-                continue
-            if alert is None:
-                alert = AlertState(rule.id, labels, "pending", now_ns, value)
-                runtime.alerts[group] = alert
-                if for_ns > 0:
-                    changes.append(AlertChange.of(rule, alert, "pending", "inactive", now_ns))
-                    continue
-            alert.value = value
-            if alert.state == "pending" and now_ns - alert.since_ns >= for_ns:
-                previous = "inactive" if for_ns == 0 else "pending"
-                alert.state, alert.fired_ns = "firing", now_ns
-                changes.append(AlertChange.of(rule, alert, "firing", previous, now_ns))
-        for group in [g for g in runtime.alerts if g not in results]:
-            alert = runtime.alerts.pop(group)
-            changes.append(AlertChange.of(rule, alert, "resolved", alert.state, now_ns))
 
     # ---------------------------------------------------------------------- queries
 
@@ -315,16 +256,16 @@ class Engine:
         return sorted(found, key=lambda a: (a.rule, sorted(a.labels.items())))
 
     def forget_routes(self) -> None:
-        """Drop the per-series routing cache (after state was restored from outside)."""
+        """Drop the per-series routing cache (after state was restored from outside); every
+        group is evaluated again at the next :meth:`evaluate`."""
         self._routes.clear()
+        self._touched.clear()
+        for runtime in self.runtimes.values():
+            runtime.full = True
+            runtime.plans.clear()
+
+    def _evaluate_error(self) -> None:
+        self._counters.error("evaluate")
 
     def series_count(self) -> int:
         return sum(len(r.series) for r in self.runtimes.values())
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None

@@ -66,10 +66,12 @@ from collector.rules.expr_ops import (
 from collector.rules.window import (
     CROSS_SERIES,
     NUMERIC,
+    NUMERIC_FAST,
     WINDOW_FUNCTIONS,
     Window,
     aggregate,
     reduce_values,
+    window_values,
 )
 
 __all__ = ["BOOL", "NUM", "STR", "CompiledExpr", "Fn", "GroupView", "RuleCompiler", "Slot"]
@@ -91,6 +93,21 @@ class GroupView:
     labels: Mapping[str, str]
     site: Site | None = None
     link: Link | None = None
+
+
+def _fast_aggregate(reduce: Callable[[Sequence[Any]], float | None], slot: int) -> Fn:
+    """``reduce`` over a slot's windows, reading a lone window's deque in place when it lies
+    wholly inside the rule's window (the usual case)."""
+
+    def fast(g: GroupView) -> Value | None:
+        windows = g.windows[slot]
+        if len(windows) == 1:
+            times = windows[0].times
+            if times and times[0] > g.start_ns and times[-1] <= g.now_ns:
+                return reduce(windows[0].values)
+        return reduce(window_values(windows, g.start_ns, g.now_ns))
+
+    return fast
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +209,9 @@ class RuleCompiler:
         slot, kind = self._slot(inner)
         self._check_input(node, kind)
         result = kind if func == "last" else NUM
+        fast = NUMERIC_FAST.get(func) if kind == NUM or func == "count" else None
+        if fast is not None:
+            return _fast_aggregate(fast, slot), result
         return (lambda g: aggregate(func, g.windows[slot], g.start_ns, g.now_ns, q)), result
 
     def _cross_series(self, node: Call, inner: Call, q: float) -> tuple[Fn, str]:

@@ -147,7 +147,7 @@ def scalar_call(node: Call, args: list[tuple[Fn, str]]) -> tuple[Fn, str]:
     if name == "coalesce":
         if len(set(kinds)) != 1:
             raise ExpressionError(node.col, "coalesce() needs arguments of one type")
-        return (lambda env: next((v for f in fns if (v := f(env)) is not None), None)), kinds[0]
+        return _coalesce(fns), kinds[0]
     for (_, kind), arg in zip(args, node.args, strict=True):
         if kind != NUM:
             raise ExpressionError(arg.col, f"{name}() needs numbers, not a {kind}")
@@ -158,6 +158,26 @@ def scalar_call(node: Call, args: list[tuple[Fn, str]]) -> tuple[Fn, str]:
         return pick(values) if values else None
 
     return extreme, NUM
+
+
+def _coalesce(fns: list[Fn]) -> Fn:
+    if len(fns) == 2:
+        first, second = fns
+
+        def either(env: Any) -> Value | None:
+            value = first(env)
+            return value if value is not None else second(env)
+
+        return either
+
+    def any_of(env: Any) -> Value | None:
+        for fn in fns:
+            value = fn(env)
+            if value is not None:
+                return value
+        return None
+
+    return any_of
 
 
 def has_aggregate(node: Node) -> bool:

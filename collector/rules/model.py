@@ -11,6 +11,8 @@
           fields: [speed_bps]           # optional; checked against the catalog
           where: {role: wan}            # tag filter: a value or a list of values
           during: always                # or busy_hours (the site's, or the link's, local time)
+          room_kind: server_room        # optional: the inventory's kind of the series' room
+        when: night                     # optional: evaluate only then (collector.rules.timetable)
         group_by: [site]                # one alert per group; default: one per series
         window: 15m                     # what the aggregates look at
         for: 15m                        # how long the condition must hold before firing
@@ -22,7 +24,9 @@
 
 An **absence** rule (``kind: absence``) fires for a group whose newest sample is older than
 ``silent_for``; with ``expect: devices | sensors | links`` the groups also come from the
-inventory (a device never polled since the engine started counts as silent).
+inventory (a device never polled since the engine started counts as silent). An absence rule
+may read several measurements (``measurement: [energy_meter, feeder_meter]``): a sample of any
+of them keeps the group alive.
 
 The condition's syntax is checked here (errors at the condition's line, with the column); names,
 types and catalog references are checked by the loader, which knows the catalog.
@@ -43,6 +47,7 @@ from campusguard.config.types import (
     report_problems,
 )
 from collector.rules.expr import ExpressionError, parse
+from collector.rules.timetable import When
 
 __all__ = ["Reads", "Refs", "Rule", "RuleFile", "Severity", "Text"]
 
@@ -67,10 +72,22 @@ class Refs(StrictModel):
 
 
 class Reads(StrictModel):
-    measurement: Identifier
+    # several measurements only for absence rules: a sample of any of them is a sign of life
+    measurement: Identifier | tuple[Identifier, ...]
     fields: tuple[Identifier, ...] = ()
     where: dict[TagName, NonEmptyStr | tuple[NonEmptyStr, ...]] = Field(default_factory=dict)
     during: Literal["always", "busy_hours"] = "always"
+    # the inventory's kind of the series' room (site, building and room tags), e.g. server_room
+    room_kind: Identifier | tuple[Identifier, ...] = ()
+
+    @property
+    def measurements(self) -> tuple[str, ...]:
+        return (self.measurement,) if isinstance(self.measurement, str) else self.measurement
+
+    @property
+    def room_kinds(self) -> frozenset[str]:
+        kinds = self.room_kind
+        return frozenset((kinds,) if isinstance(kinds, str) else kinds)
 
     def tag_filter(self) -> tuple[tuple[str, frozenset[str]], ...]:
         return tuple(
@@ -100,10 +117,12 @@ class Rule(StrictModel):
     value: NonEmptyStr | None = None
     silent_for: Annotated[Duration, Field(gt=0)] | None = None
     expect: Literal["devices", "sensors", "links"] | None = None
+    when: When | None = None
     summary: Text | None = None
     labels: dict[TagName, NonEmptyStr] = Field(default_factory=dict)
     remediation: Text | None = None
     refs: Refs = Field(default_factory=Refs)
+    note: NonEmptyStr | None = None  # for reviewers: assumptions, how sure a reference is
 
     @field_validator("condition", "value")
     @classmethod
@@ -122,6 +141,10 @@ class Rule(StrictModel):
                 raise ValueError("an absence rule needs silent_for")
             if self.condition is not None:
                 raise ValueError("an absence rule has no condition (it fires on silence)")
+        if len(self.reads.measurements) == 0:
+            raise ValueError("reads.measurement: name at least one measurement")
+        if self.kind == "threshold" and len(self.reads.measurements) > 1:
+            raise ValueError("reads.measurement: only an absence rule may read several")
         return self
 
     @property

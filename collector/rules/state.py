@@ -146,7 +146,7 @@ def _restore_input(engine: Engine, item: dict[str, Any]) -> None:
         window = Window(engine.max_samples)
         window.load_state([pair for pair in samples if isinstance(pair, list)])
         if window:
-            found.windows[tuple(sorted(tags.items()))] = window
+            found.put(tuple(sorted(tags.items())), window)
 
 
 def _tags(value: object) -> dict[str, str] | None:

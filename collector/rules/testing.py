@@ -8,6 +8,7 @@
         evaluation_interval: 1m          # default: interval
         start: "2026-03-02T09:00:00+08:00"   # time of the first value (default: Unix epoch)
         inventory: {sites: [...]}        # inline, or a path relative to the test file
+        timetable: {holidays: ["10-01..10-07"]}   # optional, for rules with `when`
         input_series:
           - series: 'interface{site="s1",device="gw",ifname="wan0",role="wan"} speed_bps'
             values: "5e7x30"
@@ -45,6 +46,7 @@ from campusguard.metric import FieldValue, Metric, UInt
 from collector.rules.engine import Engine
 from collector.rules.loader import RuleSet
 from collector.rules.testing_input import SeriesSyntaxError, parse_series, parse_values
+from collector.rules.timetable import Timetable
 
 __all__ = ["CaseResult", "coverage_problems", "run_pack_tests", "run_test_file"]
 
@@ -71,6 +73,7 @@ class TestCase(StrictModel):
     evaluation_interval: Annotated[Duration, Field(gt=0)] | None = None
     start: dt.datetime | None = None
     inventory: Inventory | NonEmptyStr | None = None
+    timetable: Timetable | None = None  # default: collector.rules.timetable's
     input_series: tuple[InputSeries, ...] = ()
     alert_tests: Annotated[tuple[AlertTest, ...], Field(min_length=1)]
 
@@ -161,7 +164,7 @@ def run_case(case: TestCase, rules: RuleSet, catalog: Catalog, file: str) -> Cas
             result.failures.append(f"alert_tests: no rule {test.rule!r} in the pack")
     if result.failures:
         return result
-    engine = Engine(rules, inventory, started_ns=start_ns)
+    engine = Engine(rules, inventory, started_ns=start_ns, timetable=case.timetable)
     step = _ns(case.evaluation_interval or case.interval)
     wanted = sorted(case.alert_tests, key=lambda t: t.eval_time)
     last = _ns(wanted[-1].eval_time)

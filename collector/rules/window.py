@@ -25,17 +25,20 @@ from __future__ import annotations
 import math
 from bisect import bisect_right, insort
 from collections import deque
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
+from typing import Any, Final
 
 __all__ = [
     "CROSS_SERIES",
     "NUMERIC",
+    "NUMERIC_FAST",
     "WINDOW_FUNCTIONS",
     "Window",
     "aggregate",
     "percentile",
     "reduce_values",
+    "window_values",
 ]
 
 Value = float | str | bool
@@ -56,17 +59,19 @@ DEFAULT_MAX_SAMPLES: Final = 20_000
 class Window:
     """Samples of one series in time order, bounded by age and count."""
 
-    __slots__ = ("max_samples", "times", "values")
+    __slots__ = ("added", "max_samples", "times", "values")
 
     def __init__(self, max_samples: int = DEFAULT_MAX_SAMPLES) -> None:
         self.max_samples = max_samples
         self.times: deque[int] = deque()
         self.values: deque[Value] = deque()
+        self.added = 0  # samples added so far (tells the engine which groups changed)
 
     def __len__(self) -> int:
         return len(self.times)
 
     def add(self, time_ns: int, value: Value) -> None:
+        self.added += 1
         times = self.times
         if not times or time_ns > times[-1]:
             times.append(time_ns)
@@ -97,6 +102,15 @@ class Window:
             times.popleft()
             values.popleft()
 
+    def first_after(self, start_ns: int) -> int | None:
+        """Time of the oldest sample after ``start_ns`` (None: there is none)."""
+        times = self.times
+        if not times or times[-1] <= start_ns:
+            return None
+        if times[0] > start_ns:
+            return times[0]
+        return times[bisect_right(times, start_ns)]
+
     def samples(self, start_ns: int, now_ns: int) -> Iterable[tuple[int, Value]]:
         """Samples with ``start_ns < t <= now_ns``."""
         for t, v in zip(self.times, self.values, strict=True):
@@ -120,10 +134,12 @@ class Window:
     def values_in(self, start_ns: int, now_ns: int) -> list[Value]:
         """Values of the samples with ``start_ns < t <= now_ns``."""
         times = self.times
-        if not times:
+        if not times or times[-1] <= start_ns:
             return []
-        if times[0] > start_ns and times[-1] <= now_ns:
-            return list(self.values)  # the usual case: eviction already cut the window
+        if times[-1] <= now_ns:
+            if times[0] > start_ns:
+                return list(self.values)  # the usual case: eviction already cut the window
+            return list(islice(self.values, bisect_right(times, start_ns), None))
         return [v for t, v in zip(times, self.values, strict=True) if start_ns < t <= now_ns]
 
     def to_state(self) -> list[list[int | Value]]:
@@ -198,6 +214,54 @@ def _series_rate(samples: Sequence[tuple[int, Value]]) -> float | None:
         previous = current
     seconds = (samples[-1][0] - samples[0][0]) / 1e9
     return increase / seconds
+
+
+def window_values(windows: Sequence[Window], start_ns: int, now_ns: int) -> Sequence[Value]:
+    """The values of ``windows`` in ``(start_ns, now_ns]`` (a window's own deque when it lies
+    wholly inside: do not modify the result)."""
+    if len(windows) == 1:
+        window = windows[0]
+        times = window.times
+        if not times:
+            return ()
+        if times[0] > start_ns and times[-1] <= now_ns:
+            return window.values
+        return window.values_in(start_ns, now_ns)
+    values: list[Value] = []
+    for window in windows:
+        values.extend(window.values_in(start_ns, now_ns))
+    return values
+
+
+def _avg(values: Sequence[float]) -> float | None:
+    return math.fsum(values) / len(values) if values else None
+
+
+def _sum(values: Sequence[float]) -> float | None:
+    return math.fsum(values) if values else None
+
+
+def _min(values: Sequence[float]) -> float | None:
+    return min(values) if values else None
+
+
+def _max(values: Sequence[float]) -> float | None:
+    return max(values) if values else None
+
+
+def _count(values: Sequence[object]) -> float:
+    return float(len(values))
+
+
+# aggregates over windows that hold numbers only (a numeric slot's are all floats): the same
+# results as reduce_values without its type filtering
+NUMERIC_FAST: Final[dict[str, Callable[[Sequence[Any]], float | None]]] = {
+    "avg": _avg,
+    "sum": _sum,
+    "min": _min,
+    "max": _max,
+    "count": _count,
+}
 
 
 def aggregate(
