@@ -6,25 +6,46 @@ Everything is validated before the app starts: a bad pack or inventory is a Conf
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from campusguard.catalog import Catalog
 from campusguard.config.loader import load_yaml
 from campusguard.inventory.model import Inventory
 from campusguard.selfmetrics import SelfMetrics
+from collector.alerting.pruning import attach_pruning
+from collector.alerting.reload import audited_reloads
 from collector.alerting.service import AlertingService
+from collector.alerting.store import AlertStore
+from collector.drills.scenario import catalog_tags, load_scenarios
+from collector.drills.service import DrillService
 from collector.rules.engine import Engine
 from collector.rules.loader import RuleSet, load_packs
 from collector.rules.runner import RuleRunner, attach
 from collector.settings import CollectorSettings
 
+ALERT_STORE_FILE = "alerting.sqlite3"
+
+
+def alert_store_path(settings: CollectorSettings) -> Path:
+    """The embedded store of alert state, history, audit log and drills (always SQLite)."""
+    return settings.data_dir / ALERT_STORE_FILE
+
 
 def build_alerting(settings: CollectorSettings, metrics: SelfMetrics) -> AlertingService | None:
+    """The alerting, its state in the embedded store (a JSON state file of an earlier version
+    is imported once)."""
     if settings.alerting is None:
         return None
     state = settings.alerting_state_file or settings.data_dir / "alerts-state.json"
-    return AlertingService(settings.alerting, metrics, state)
+    store = AlertStore(alert_store_path(settings))
+    return AlertingService(settings.alerting, metrics, state, store=store)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +78,7 @@ def build_rule_runner(
     rules = settings.rules
     if rules is None or loaded is None:
         return None
-    engine = Engine(loaded.ruleset, loaded.inventory, metrics=metrics)
+    engine = Engine(loaded.ruleset, loaded.inventory, metrics=metrics, timetable=rules.timetable)
     return RuleRunner(
         engine,
         packs=rules.packs,
@@ -69,9 +90,64 @@ def build_rule_runner(
     )
 
 
-def attach_rules(runner: RuleRunner | None, alerting: AlertingService | None, app: Any) -> None:
-    """Alerting first, so that the runner stops (and sends its last changes) before it closes."""
+def attach_rules(
+    runner: RuleRunner | None,
+    alerting: AlertingService | None,
+    app: Any,
+    *,
+    drill_tick_s: float = 1.0,
+) -> None:
+    """Alerting first, so that the runner stops (and sends its last changes) before it closes;
+    then the alerting API's parts: the alert store, audited reloads, drills (rules and
+    alerting both needed)."""
+    store = alerting.store if alerting is not None else None
     if alerting is not None:
         alerting.attach(app)
     if runner is not None:
+        if store is None:
+            store = _own_store(app)
+        audit = alerting.audit if alerting is not None else _store_audit(store)
+        app.state.rules_reload = audited_reloads(runner, audit)
         attach(runner, app)
+    app.state.alert_store = store
+    if store is not None:  # after the alerting and _own_store, so that it stops before they close
+        settings = app.state.settings
+        attach_pruning(app, store, settings.alerting_retention, settings.retention_interval)
+    if runner is not None and alerting is not None and store is not None:
+        drills = DrillService(
+            alerting,
+            store,
+            load_scenarios(),
+            lambda: runner.engine.rules,
+            runner.engine.context.inventory,
+            tags_of=catalog_tags(runner.catalog) if runner.catalog is not None else None,
+            storage=runner.storage,
+            tick_s=drill_tick_s,
+            timetable=settings.rules.timetable if settings.rules is not None else None,
+        )
+        drills.attach(app)
+
+
+def _store_audit(store: AlertStore) -> Any:
+    def audit(action: str, user: str, details: dict[str, object], now_ns: int) -> None:
+        store.append_audit(now_ns or time.time_ns(), user, action, details)
+
+    return audit
+
+
+def _own_store(app: Any) -> AlertStore:
+    """An alert store for the audit log of a collector with rules but no alerting, closed
+    when the app stops."""
+    store = AlertStore(alert_store_path(app.state.settings))
+    original = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with original(application) as state:
+            try:
+                yield state
+            finally:
+                await run_in_threadpool(store.close)
+
+    app.router.lifespan_context = lifespan
+    return store

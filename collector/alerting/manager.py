@@ -37,7 +37,7 @@ from collector.alerting.dispatch import Dispatcher
 from collector.alerting.maintenance import in_window
 from collector.alerting.model import Alert, Matcher, Message, MessageKind, Silence
 from collector.alerting.notify.base import Notifier
-from collector.alerting.state import ManagerState, load_manager_state, save_manager_state
+from collector.alerting.state import JsonStateFile, ManagerState, StateBackend
 from collector.alerting.templates import (
     DEFAULT_TEMPLATES,
     render_footer,
@@ -78,7 +78,7 @@ class AlertManager:
         config: AlertingConfig,
         notifiers: Mapping[str, Notifier],
         metrics: SelfMetrics,
-        state_path: Path | None = None,
+        state_path: Path | StateBackend | None = None,
         *,
         background: bool = False,
         sleep: Callable[[float], None] = time.sleep,
@@ -87,7 +87,9 @@ class AlertManager:
     ) -> None:
         self.config = config
         self.metrics = metrics
-        self.state_path = state_path
+        self.state_backend: StateBackend | None = (
+            JsonStateFile(state_path) if isinstance(state_path, Path) else state_path
+        )
         self.on_audit = on_audit
         self.dispatcher = Dispatcher(
             notifiers,
@@ -104,9 +106,9 @@ class AlertManager:
         self._tz = ZoneInfo(config.timezone)
         self._templates = config.templates.get(config.language, DEFAULT_TEMPLATES[config.language])
         self._state = ManagerState()
-        if state_path is not None:
+        if self.state_backend is not None:
             try:
-                self._state = load_manager_state(state_path)
+                self._state = self.state_backend.load()
             except StorageError as exc:
                 log.error("%s; starting with no alerts", exc)
 
@@ -162,6 +164,13 @@ class AlertManager:
             first_due_ns=opened + int(self.config.group_wait * NS),
         )
 
+    def route(self, labels: Mapping[str, str], severity: str) -> str | None:
+        """The chain an alert with these labels (and ``rule``) and severity goes to."""
+        return self._route(labels, severity)
+
+    def chain(self, name: str | None) -> Chain | None:
+        return None if name is None else self._chains.get(name)
+
     def _route(self, labels: Mapping[str, str], severity: str) -> str | None:
         for route in self.config.routes:
             if route.severities and severity not in route.severities:
@@ -170,20 +179,27 @@ class AlertManager:
                 return route.chain
         return self.config.default_chain
 
-    def ack(self, alert_id: str, user: str, now_ns: int, channel: str = "api") -> Alert | None:
+    def ack(
+        self, alert_id: str, user: str, now_ns: int, channel: str = "api", comment: str = ""
+    ) -> Alert | None:
         """Acknowledge a firing alert: no more repeats or escalation. None if not firing.
-        ``channel`` (api, console, mqtt...) goes to the audit hook, for drill records."""
+        The first ack is the alert's; every ack (a second person too) goes to the audit hook
+        with its ``channel`` (api, console, mqtt...) and ``first``, for drill records."""
         with self._lock:
             alert = self._state.alerts.get(alert_id)
             if alert is None or alert.state != "firing":
                 return None
-            if alert.acked_by is None:
+            first = alert.acked_by is None
+            if first:
                 alert.acked_by, alert.acked_ns = user, now_ns
                 self._dirty = True
                 self._save()
-                details: dict[str, object] = {"alert_id": alert_id, "channel": channel}
-                details["drill"] = alert.drill
-                self._audit("ack", user, details, now_ns)
+            details: dict[str, object] = {"alert_id": alert_id, "channel": channel}
+            details.update(drill=alert.drill, first=first, rule=alert.rule)
+            details["site"] = alert.labels.get("site", "")
+            if comment:
+                details["comment"] = comment
+            self._audit("ack", user, details, now_ns)
             return alert
 
     def silence(
@@ -356,10 +372,10 @@ class AlertManager:
             self.on_audit(action, user, details, now_ns)
 
     def _save(self) -> None:
-        if self.state_path is None or not self._dirty:
+        if self.state_backend is None or not self._dirty:
             return
         try:
-            save_manager_state(self._state, self.state_path)
+            self.state_backend.save(self._state)
             self._dirty = False
         except StorageError as exc:
             self.metrics.stage(PLUGIN, "notify").error("state")

@@ -289,11 +289,16 @@ def test_audit_and_unrouted(http_sink: HttpSink, client: Any) -> None:
         == 1
     )
     m.ack(smoke.alert_id, "王老师", T0 + MIN)
-    m.ack(smoke.alert_id, "again", T0 + MIN)  # already acknowledged: kept, not audited twice
+    m.ack(smoke.alert_id, "again", T0 + MIN)  # already acknowledged: kept, audited again
     sil = m.silence([Matcher("site", "whdv")], T0, T0 + MIN, "李工", "", T0)
     m.expire_silence(sil.id, T0 + 2, user="李工")
     assert m.expire_silence("nope", T0) is None
-    assert audit == [("ack", "王老师"), ("silence", "李工"), ("expire_silence", "李工")]
+    assert audit == [
+        ("ack", "王老师"),
+        ("ack", "again"),
+        ("silence", "李工"),
+        ("expire_silence", "李工"),
+    ]
     assert {a.id: a.acked_by for a in m.alerts()} == {
         smoke.alert_id: "王老师",
         minor.alert_id: None,

@@ -92,6 +92,17 @@ def test_listener_acks_via_mosquitto(http_sink: HttpSink, mosquitto: Mosquitto) 
             m.close()
     assert m.alerts()[0].acked_by == "mqtt:btn-7"
     assert audit == [
-        ("ack", "mqtt:btn-7", {"alert_id": fire.alert_id, "channel": "mqtt", "drill": False})
+        (
+            "ack",
+            "mqtt:btn-7",
+            {
+                "alert_id": fire.alert_id,
+                "channel": "mqtt",
+                "drill": False,
+                "first": True,
+                "rule": fire.rule,
+                "site": "whdv",
+            },
+        )
     ]
     assert metrics.value("campusguard_metrics_sent_total", plugin="mqtt-ack", stage="input") == 1
