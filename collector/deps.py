@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from campusguard.selfmetrics import SelfMetrics, StageCounters
+from collector.console.scopes import allows, matching_token
 from collector.settings import CollectorSettings
 from collector.storage.base import Storage
 
@@ -90,7 +91,7 @@ def authorize(request: Request, settings: CollectorSettings) -> None:
     """Raise a 401 :class:`ApiError` unless the request carries a configured token."""
     if settings.auth == "none":
         return
-    if not settings.tokens:
+    if not settings.tokens and not settings.api_tokens:
         raise ApiError(
             401, "unauthorized", "no API tokens are configured on this collector; set tokens"
         )
@@ -102,8 +103,21 @@ def authorize(request: Request, settings: CollectorSettings) -> None:
     matched = False
     for known in settings.tokens:
         matched |= hmac.compare_digest(given, known.encode())
-    if not matched:
+    if matched:
+        return
+    entry = matching_token(settings.api_tokens, token)  # api_tokens: scoped (console/scopes.py)
+    if entry is None:
         raise ApiError(401, "unauthorized", "invalid token")
+    if not allows(frozenset(entry.scopes), request.method, request.url.path):
+        raise ApiError(403, "forbidden", "this token's scopes do not allow this request")
+    request.state.token_name = entry.name  # who acts: see token_name()
+
+
+def token_name(request: Request) -> str | None:
+    """The name of the ``api_tokens:`` entry that authenticated the request (set by
+    :func:`authorize`); None for a full-access ``tokens:`` entry or ``auth: none``."""
+    name = getattr(request.state, "token_name", None)
+    return name if isinstance(name, str) else None
 
 
 def require_token(request: Request) -> None:
