@@ -16,7 +16,12 @@ from pydantic import Field
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.listener import FlowInput
 from agent.inputs.mqtt import MqttInput, MqttInputConfig
+from agent.inputs.pcap.config import PcapInputConfig
+from agent.inputs.pcap.input import PcapInput
+from agent.inputs.probe import ProbeInput, ProbeInputConfig, ProbeServer, ProbeServerConfig
 from agent.inputs.snmp import SnmpInput, SnmpInputConfig
+from agent.inputs.snmp_tools.audit import SnmpAuditConfig, SnmpAuditInput
+from agent.inputs.snmp_trap import SnmpTrapInput, SnmpTrapInputConfig
 from agent.inputs.syslog import SyslogInput, SyslogInputConfig
 from agent.outputs.collector import CollectorOutput, CollectorOutputConfig
 from agent.outputs.file import FileOutput, FileOutputConfig
@@ -46,6 +51,33 @@ BUILTIN_PLUGINS: Final[tuple[PluginSpec, ...]] = (
     ),
     PluginSpec(
         "syslog", "input", SyslogInputConfig, SyslogInput, "syslog: RFC 3164/5424, UDP/TCP/TLS"
+    ),
+    PluginSpec(
+        "snmp_trap",
+        "input",
+        SnmpTrapInputConfig,
+        SnmpTrapInput,
+        "SNMP trap/inform receiver: v1, v2c, v3 USM",
+    ),
+    PluginSpec(
+        "snmp_audit",
+        "input",
+        SnmpAuditConfig,
+        SnmpAuditInput,
+        "SNMP weak-credential audit: default communities, no v3",
+    ),
+    PluginSpec(
+        "pcap", "input", PcapInputConfig, PcapInput, "capture or pcap file: flows, ARP/DHCP/NDP"
+    ),
+    PluginSpec(
+        "probe", "input", ProbeInputConfig, ProbeInput, "bandwidth, latency, jitter and DNS probe"
+    ),
+    PluginSpec(
+        "probe_server",
+        "input",
+        ProbeServerConfig,
+        ProbeServer,
+        "endpoint for probes: HTTP download/upload and UDP echo",
     ),
     PluginSpec("enrich", "processor", EnrichConfig, EnrichProcessor, "tags from the inventory"),
     PluginSpec(

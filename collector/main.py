@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
+from typing import Any
 
 from campusguard.config.loader import load_yaml
+from campusguard.errors import ConfigError
 from campusguard.selfmetrics import SelfMetrics
 from collector.app import build_storage, create_app
 from collector.rules_wiring import (
@@ -25,6 +28,9 @@ log = logging.getLogger("campusguard.collector")
 def run_collector(path: str, check_only: bool = False) -> int:
     settings = load_yaml(path, CollectorSettings)
     rules = load_rules(settings)  # refuse bad packs or inventory before anything starts
+    schedules = settings.reports.schedules if settings.reports is not None else ()
+    if schedules and (settings.rules is None or settings.rules.inventory is None):
+        raise ConfigError([(path, None, "reports.schedules need the inventory (rules.inventory)")])
     if check_only:
         print(f"{path}: ok (listen {settings.listen.host}:{settings.listen.port})")
         return 0
@@ -48,8 +54,30 @@ async def _serve(settings: CollectorSettings, rules: LoadedRules | None) -> int:
     app = create_app(settings, storage, metrics)
     alerting = build_alerting(settings, metrics)
     attach_rules(build_rule_runner(settings, rules, storage, metrics, alerting), alerting, app)
+    attach_report_schedules(app, settings)
     try:
         await serve(app, sock, stop)
     finally:
         storage.close()
     return 0
+
+
+SCHEDULES_STATE_FILE = "report-schedules.json"
+
+
+def attach_report_schedules(app: Any, settings: CollectorSettings) -> bool:
+    """Make the scheduled reports of ``settings.reports`` on the app's timer (at start, then
+    hourly; see collector/reports/schedule.py); False when none are configured. The reports
+    read the app's own storage, alert store and inventory, like ``POST /api/v1/reports``."""
+    if settings.reports is None or not settings.reports.schedules:
+        return False
+    from collector.reports import api as reports_api
+    from collector.reports.schedule import attach_schedules
+
+    state = app.state
+    attach_schedules(
+        app,
+        lambda: reports_api._source(state),  # the API's source: same inventory and config
+        Path(settings.data_dir) / SCHEDULES_STATE_FILE,
+    )
+    return True

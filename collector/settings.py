@@ -9,6 +9,11 @@ Example, with the defaults::
     max_body_bytes: 25MiB         # per request, after gunzip too
     retention: 400d               # points older than this are deleted
     retention_interval: 1h        # how often the retention runs (also once at start)
+    retention_classes:            # per class of the metric catalog (docs/METRICS.md)
+      raw: {keep: 30d, downsample: 5m}  # then 5-minute means, kept `retention`
+      rollup: {}                  # keep: `retention`
+      audit: {}                   # keep: `retention`; at least 180d (网络安全法 art. 21)
+    alerting_retention: 400d      # alert history, audit log, drills (alerting.sqlite3); >= 180d
     storage:
       type: sqlite                # sqlite | influxdb_v2 | influxdb_v1
       path: null                  # default: <data_dir>/collector.sqlite3
@@ -43,6 +48,9 @@ InfluxDB backends (every write is spooled to disk first, then sent in order; see
       database: campusguard
       # retention_policy: campusguard   # created (as the default) when missing; must keep
       # retention: 400d                 #   >= 180 days (网络安全法 art. 21) or 0 = forever
+      # downsample: false               # true: raw-class points go to "<policy>_raw" (kept
+      #                                 #   retention_classes.raw.keep), continuous queries
+      #                                 #   downsample them into the default policy
       # create_database: true
       # username: null
       # password: null
@@ -58,6 +66,11 @@ from pydantic import Field, field_validator
 
 from campusguard.config.types import ByteSize, Duration, HostPort, StrictModel
 from collector.alerting.config import AlertingConfig
+from collector.console.scopes import ApiToken
+from collector.console.settings import ConsoleSettings
+from collector.reports.config import ReportsConfig
+from collector.rules.timetable import Timetable
+from collector.storage.retention_plan import AUDIT_FLOOR_DAYS, RetentionSettings
 
 DEFAULT_PORT = 8490
 SQLITE_FILE = "collector.sqlite3"
@@ -112,6 +125,10 @@ class InfluxV1StorageSettings(_SpooledSettings):
     database: str = "campusguard"
     retention_policy: str = "campusguard"
     retention: Duration = 400 * 86_400.0
+    # raw-class measurements into "<retention_policy>_raw" (kept retention_classes.raw.keep),
+    # downsampled into the default policy by continuous queries; off: everything at full
+    # resolution in the default policy (dashboards' live panels then read full resolution)
+    downsample: bool = False
     create_database: bool = True
     username: str | None = None
     password: str | None = None
@@ -135,12 +152,14 @@ class RulesSettings(StrictModel):
     """The rule engine: which packs to load and how often to evaluate.
 
     Relative paths are relative to the working directory. ``inventory`` gives the rules the
-    sites' targets, time zones and the devices and sensors that should report."""
+    sites' targets, time zones and the devices and sensors that should report. ``timetable``
+    is the school timetable of the rules' ``when:`` (default: collector.rules.timetable's)."""
 
     packs: tuple[Path, ...] = (Path("rules/bandwidth"),)
     inventory: Path | None = None
     interval: Duration = 15.0
     state_file: Path | None = None  # default: <data_dir>/rules-state.json
+    timetable: Timetable | None = None
 
 
 class CollectorSettings(StrictModel):
@@ -153,6 +172,12 @@ class CollectorSettings(StrictModel):
     max_body_bytes: ByteSize = 25 * 1024 * 1024
     retention: Duration = 400 * 86_400.0
     retention_interval: Duration = 3_600.0
+    # per retention class of the metric catalog: full resolution, downsampling (see
+    # collector/storage/retention_plan.py); durations left out are ``retention``
+    retention_classes: RetentionSettings = RetentionSettings()
+    # after each retention run, store one ``storage_retention`` point per class (what is kept
+    # how long: evidence for the graded-protection rules and the compliance report)
+    retention_status: bool = True
     storage: StorageSettings = SqliteStorageSettings()
     org: str = "campusguard"
     bucket: str = "campusguard"
@@ -160,6 +185,15 @@ class CollectorSettings(StrictModel):
     # notifications for the rules' alerts (see collector/alerting/config.py); none when absent
     alerting: AlertingConfig | None = None
     alerting_state_file: Path | None = None  # default: <data_dir>/alerts-state.json
+    # alert history, audit log, drill records and resolved alerts in <data_dir>/alerting.sqlite3
+    # are deleted after this (every retention_interval); at least 180 days (网络安全法 art. 21)
+    alerting_retention: Duration = 400 * 86_400.0
+    # the web console (collector/console/settings.py) and API tokens with scopes
+    console: ConsoleSettings = ConsoleSettings()
+    api_tokens: tuple[ApiToken, ...] = ()
+    # reports: tariff, emission factor, holidays, compliance level, scheduled reports
+    # (collector/reports/config.py); the defaults and no schedules when absent
+    reports: ReportsConfig | None = None
 
     @field_validator("tokens")
     @classmethod
@@ -183,6 +217,16 @@ class CollectorSettings(StrictModel):
             raise ValueError("must be longer than 0 s")
         return value
 
+    @field_validator("alerting_retention")
+    @classmethod
+    def _alerting_audit_floor(cls, value: float) -> float:
+        if value < AUDIT_FLOOR_DAYS * 86_400:
+            raise ValueError(
+                f"the alert history and audit log must be kept at least {AUDIT_FLOOR_DAYS} days "
+                "(网络安全法 art. 21)"
+            )
+        return value
+
     @property
     def sqlite_path(self) -> Path:
         """Where the SQLite store lives."""
@@ -204,4 +248,4 @@ class CollectorSettings(StrictModel):
     @property
     def writes_refused(self) -> bool:
         """True when token auth is on but no token is configured: every write gets 401."""
-        return self.auth == "token" and not self.tokens
+        return self.auth == "token" and not self.tokens and not self.api_tokens

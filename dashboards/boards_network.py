@@ -270,8 +270,8 @@ def security(c: Catalog) -> Dashboard:
                 "Rogue devices: MAC addresses not in the inventory (ARP/NDP watch).",
                 (
                     Query(
-                        'SELECT "ip", "mac", "vendor", "zone" FROM "arp_event" '
-                        f"{scope(c, 'arp_event', eq('type', 'new_mac'))}",
+                        'SELECT "src_addr", "mac", "vendor", "zone" FROM "security_event" '
+                        f"{scope(c, 'security_event', eq('type', 'new_mac'))}",
                         table=True,
                     ),
                 ),
@@ -282,8 +282,8 @@ def security(c: Catalog) -> Dashboard:
                 "Rogue DHCP servers (home routers plugged into the campus network).",
                 (
                     Query(
-                        'SELECT "server_ip", "server_mac", "vendor", "offered_ip" FROM '
-                        f'"dhcp_event" {scope(c, "dhcp_event", eq("type", "rogue_server"))}',
+                        'SELECT "src_addr", "mac", "vendor", "dst_addr" FROM '
+                        f'"security_event" {scope(c, "security_event", eq("type", "rogue_dhcp"))}',
                         table=True,
                     ),
                 ),
@@ -294,8 +294,8 @@ def security(c: Catalog) -> Dashboard:
                 "Gateway MAC changes (ARP spoofing) and rogue IPv6 router advertisements.",
                 (
                     Query(
-                        'SELECT count("mac") AS "events" FROM "arp_event" '
-                        f"{scope(c, 'arp_event', matches('type', '^(gateway_mac_change|rogue_ra)$'))} "
+                        'SELECT count("mac") AS "events" FROM "security_event" '
+                        f"{scope(c, 'security_event', matches('type', '^(gateway_mac_change|rogue_ra)$'))} "
                         'GROUP BY "type"',
                         alias="$tag_type",
                     ),

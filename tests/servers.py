@@ -119,7 +119,9 @@ class RestartableCollector:
         from collector.settings import CollectorSettings
         from collector.storage.sqlite import SqliteStorage
 
-        settings = CollectorSettings(data_dir=self.data_dir, tokens=(self.token,))
+        settings = CollectorSettings(
+            data_dir=self.data_dir, tokens=(self.token,), retention_status=False
+        )
         deadline = time.monotonic() + 10
         while True:  # the old socket may linger for a moment after a stop
             try:

@@ -34,9 +34,14 @@ from campusguard.inventory.lookup import InventoryIndex
 from campusguard.inventory.model import Inventory
 from campusguard.selfmetrics import SelfMetrics
 from collector.app import build_storage, create_app
+from collector.demo.alerting import DemoAlerting, WebhookSink, print_alerts, raised_alerts
 from collector.demo.broker import BrokerChoice, start_broker
+from collector.demo.console_user import DEMO_USER, add_demo_user
+from collector.demo.gateway_flows import GatewayExporter, free_udp_port
 from collector.demo.publisher import SensorPublisher
+from collector.demo.reports import demo_rules_dir, make_demo_reports, print_reports
 from collector.demo.sensors import SensorSimulator, SimSensor
+from collector.demo.switches import DEMO_SWITCHES, start_switches, with_switches
 from collector.server import bind_socket, serve, socket_url
 from collector.settings import CollectorSettings
 
@@ -67,6 +72,7 @@ def demo_inventory_path() -> Path:
 def demo_agent_text(**values: str) -> tuple[str, str]:
     """The demo agent's YAML with ``${...}`` filled in, and the template's path."""
     path = Path(str(files("collector.demo").joinpath("demo_agent.yaml")))
+    values = {"flow_listen": "127.0.0.1:0", **values}  # the gateway flows' port, if not given
     return string.Template(path.read_text(encoding="utf-8")).substitute(values), str(path)
 
 
@@ -98,6 +104,9 @@ async def _run(options: DemoOptions) -> int:
         data_dir=data_dir / "collector",
         tokens=(token,),
     )
+    hook = WebhookSink()  # the demo's alerts go to this local webhook receiver
+    demo_alerting = DemoAlerting(inventory_path, hook)
+    settings = demo_alerting.with_alerting(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         sock = bind_socket("127.0.0.1", options.port)
@@ -111,17 +120,29 @@ async def _run(options: DemoOptions) -> int:
     async with contextlib.AsyncExitStack() as stack:
         broker = await start_broker(options.broker, data_dir / "broker")
         stack.push_async_callback(broker.stop)
+        flow_port = free_udp_port()  # the agent's flow input; the simulated gateway sends there
         text, template = demo_agent_text(
             inventory=str(inventory_path),
             data_dir=str(data_dir / "agent"),
             broker_url=broker.url,
             collector_url=url,
             token=token,
+            flow_listen=f"127.0.0.1:{flow_port}",
         )
         agent_config = load_yaml_text(text, agent_config_model(), source=template)
+        switches = await start_switches()  # snmpsimd serving the switch recordings, if any
+        if isinstance(switches, str):
+            switches_line = f"off: {switches}"
+        else:
+            stack.push_async_callback(switches.stop)
+            agent_config = with_switches(agent_config, switches)
+            switches_line = f"{len(DEMO_SWITCHES)} switches (snmpsimd 127.0.0.1:{switches.port})"
         collector_metrics = SelfMetrics("collector")
         storage = build_storage(settings)
         app = create_app(settings, storage=storage, metrics=collector_metrics)
+        stack.callback(hook.close)
+        demo_alerting.attach(app, settings, storage, collector_metrics)
+        console_password = await asyncio.to_thread(add_demo_user, app)  # printed once below
         collector_task = await _start(stack, lambda ev: serve(app, sock, ev))
         agent_metrics = SelfMetrics("agent")
         agent = Agent(agent_config, metrics=agent_metrics, inventory=InventoryIndex(inventory))
@@ -132,12 +153,20 @@ async def _run(options: DemoOptions) -> int:
         # collector, then the broker
         stack.push_async_callback(asyncio.sleep, 0.5)  # let the broker pass on the last messages
         publisher_task = await _start(stack, publisher.run)
+        await _start(stack, lambda ev: demo_alerting.play(ev, simulator))  # alert incidents
+        gateway = GatewayExporter("127.0.0.1", flow_port)  # NetFlow v9 with the flow incidents
+        await _start(stack, gateway.run)
 
         print(f"CampusGuard demo: {inventory.sites[0].name} ({DEMO_SITE}), data in {data_dir}")
         print(f"  collector API   {url}   (OpenAPI docs: {url}/docs)")
         print(f"  self-metrics    {url}/metrics")
         print(f"  API token       {token}")
         print(f"  MQTT broker     {broker.url} ({broker.kind})")
+        print(f"  alert webhook   {hook.url}   (alerts: {url}/api/v1/alerts)")
+        if console_password is not None:
+            print(f"  web console     {url}/console   user {DEMO_USER} password {console_password}")
+        print(f"  SNMP switches   {switches_line}")
+        print(f"  flow export     NetFlow v9 gateway -> 127.0.0.1:{flow_port}")
         print(f"  try: curl -H 'Authorization: Token {token}' '{url}/api/v1/stats'")
         sys.stdout.flush()
         started = time.monotonic()
@@ -164,6 +193,18 @@ async def _run(options: DemoOptions) -> int:
             sys.stdout.flush()
     counts = storage.counts_by_measurement()
     storage.close()
+    # one report of each kind from the demo's data; kept when the data dir is a temporary one
+    reports_dir = (
+        Path(tempfile.mkdtemp(prefix="campusguard-demo-reports-")) if temp else data_dir / "reports"
+    )
+    reports = await asyncio.to_thread(
+        make_demo_reports,
+        settings.data_dir,
+        inventory_path,
+        reports_dir,
+        DEMO_SITE,
+        demo_rules_dir(),
+    )
     summary = _summary(
         time.monotonic() - started,
         counts,
@@ -173,7 +214,13 @@ async def _run(options: DemoOptions) -> int:
         broker.kind,
         url,
     )
+    summary.update(raised_alerts(settings, hook))
+    summary["flow_records_exported"] = gateway.records
+    summary.update(reports.summary())
+    summary["console"] = {"url": f"{url}/console", "user": DEMO_USER if console_password else None}
     _print_summary(summary)
+    print_alerts(summary)
+    print_reports(reports)
     if options.summary_json:
         Path(options.summary_json).write_text(
             json.dumps(summary, indent=2, ensure_ascii=False) + "\n"

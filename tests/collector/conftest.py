@@ -34,6 +34,8 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "data_dir": tmp_path / "collector",
             "tokens": (TOKEN,),
             "retention": 100 * 365 * 86_400.0,
+            "retention_classes": {"raw": {"keep": 100 * 365 * 86_400.0}},
+            "retention_status": False,  # the tests count what they stored themselves
         }
         values.update(overrides)
         return CollectorSettings.model_validate(values)

@@ -42,9 +42,15 @@ TAG_VALUES: Final[dict[str, tuple[str, ...]]] = {
     "severity": ("warning",),
 }
 TYPE_VALUES: Final[dict[str, tuple[str, ...]]] = {
-    "security_event": ("plaintext_mgmt", "inbound_exposure", "port_scan"),
-    "arp_event": ("new_mac", "gateway_mac_change", "rogue_ra"),
-    "dhcp_event": ("rogue_server",),
+    "security_event": (
+        "plaintext_mgmt",
+        "inbound_exposure",
+        "port_scan",
+        "new_mac",
+        "gateway_mac_change",
+        "rogue_ra",
+        "rogue_dhcp",
+    ),
 }
 
 
