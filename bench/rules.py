@@ -168,6 +168,13 @@ def main() -> int:
     parser.add_argument("--sensors", type=int, default=2000)
     parser.add_argument("--incidents", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="cProfile top 25 to stderr")
+    parser.add_argument(
+        "--e2e",
+        type=int,
+        default=40,
+        help="smoke alarms published with mosquitto_pub through the whole pipeline to a "
+        "webhook (bench/alert_latency.py); 0 = skip",
+    )
     args = parser.parse_args()
     if args.minutes < 3 or args.interval < 1:
         parser.error("--minutes must be at least 3 and --interval at least 1")
@@ -186,6 +193,20 @@ def main() -> int:
         f"{result['incidents']} incidents, evaluation every {args.interval} s)",
         file=sys.stderr,
     )
+    if args.e2e > 0:
+        import asyncio
+
+        from alert_latency import run as run_pipeline
+
+        e2e = asyncio.run(run_pipeline(args.e2e, 0.3))
+        result["publish_to_webhook_p50_s"] = e2e["p50_s"]
+        result["publish_to_webhook_p99_s"] = e2e["p99_s"]
+        result["publish_to_webhook_missed"] = e2e["missed"]
+        print(
+            f"publish -> webhook (mosquitto_pub to the webhook, whole pipeline) p50 "
+            f"{e2e['p50_s']} s, p99 {e2e['p99_s']} s over {e2e['received']} alarms",
+            file=sys.stderr,
+        )
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

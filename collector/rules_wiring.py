@@ -86,6 +86,7 @@ def build_rule_runner(
         state_path=rules.state_file or settings.data_dir / "rules-state.json",
         storage=storage,
         interval_s=rules.interval,
+        prompt_s=rules.prompt,
         sink=alerting.sink() if alerting is not None else None,
     )
 

@@ -158,6 +158,9 @@ class RulesSettings(StrictModel):
     packs: tuple[Path, ...] = (Path("rules/bandwidth"),)
     inventory: Path | None = None
     interval: Duration = 15.0
+    # new data is evaluated within this (only the groups it changed), so an alarm does not wait
+    # for the next interval; 0 = evaluate only every interval
+    prompt: Duration = 0.25
     state_file: Path | None = None  # default: <data_dir>/rules-state.json
     timetable: Timetable | None = None
 

@@ -60,6 +60,7 @@ class RuleRunner:
         sink: Sink | None = None,
         interval_s: float = 15.0,
         save_every: int = 4,
+        prompt_s: float = 0.0,
     ) -> None:
         self.engine = engine
         self.packs = list(packs)
@@ -69,25 +70,36 @@ class RuleRunner:
         self.sink = sink
         self.interval_s = interval_s
         self.save_every = save_every
+        # > 0: new data is evaluated within prompt_s instead of at the next interval (alarms)
+        self.prompt_s = prompt_s
         self._lock = threading.Lock()
+        self._fresh = threading.Event()
         self._evaluations = 0
 
     def observe(self, metrics: Sequence[Metric]) -> None:
         with self._lock:
             self.engine.observe(metrics)
+        self._fresh.set()
 
     def observe_points(self, points: Sequence[Any]) -> None:
         """Points as the write path parses them: ``(head, time_ns, fields)``, where ``head``
         has ``measurement`` and ``tags``."""
         with self._lock:
             self.engine.observe_records((h.measurement, h.tags, f, t) for h, t, f in points)
+        self._fresh.set()
 
-    def evaluate(self, now_ns: int | None = None) -> list[AlertChange]:
-        """One evaluation: changes go to the storage (as ``alert`` metrics) and the sink."""
+    def evaluate(self, now_ns: int | None = None, *, scheduled: bool = True) -> list[AlertChange]:
+        """One evaluation: changes go to the storage (as ``alert`` metrics) and the sink. The
+        state is saved every ``save_every`` scheduled evaluations (prompt ones do not count)."""
         with self._lock:
             changes = self.engine.evaluate(time.time_ns() if now_ns is None else now_ns)
-            self._evaluations += 1
-            if self.state_path is not None and self._evaluations % self.save_every == 0:
+            if scheduled:
+                self._evaluations += 1
+            if (
+                scheduled
+                and self.state_path is not None
+                and self._evaluations % self.save_every == 0
+            ):
                 self._save()
         if changes and self.storage is not None:
             try:
@@ -134,11 +146,23 @@ class RuleRunner:
             log.error("%s", exc)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Evaluate every ``interval_s`` until ``stop`` is set."""
+        """Evaluate every ``interval_s`` until ``stop`` is set; with ``prompt_s``, also within
+        ``prompt_s`` of new data (only the groups it changed are evaluated again, so a smoke
+        alarm does not wait for the next interval)."""
+        next_scheduled = time.monotonic()
         while not stop.is_set():
-            await run_in_threadpool(self.evaluate)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
+            if time.monotonic() >= next_scheduled:
+                self._fresh.clear()
+                await run_in_threadpool(self.evaluate)
+                next_scheduled = time.monotonic() + self.interval_s
+            elif self.prompt_s > 0 and self._fresh.is_set():
+                self._fresh.clear()
+                await run_in_threadpool(lambda: self.evaluate(scheduled=False))
+            remaining = next_scheduled - time.monotonic()
+            step = min(remaining, self.prompt_s) if self.prompt_s > 0 else remaining
+            if step > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), step)
 
 
 class ObservingStorage:
