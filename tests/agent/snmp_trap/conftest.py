@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,10 +14,9 @@ from agent.plugin import PluginContext
 from campusguard.config.loader import load_yaml_text
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.inventory.model import Inventory
-from campusguard.metric import Metric
 from campusguard.selfmetrics import SelfMetrics
+from tests.agent.listener_thread import ListenerThread
 from tests.conftest import require_binary
-from tests.servers import wait_until
 
 INVENTORY = """
 sites:
@@ -64,22 +61,6 @@ def inventory() -> InventoryIndex:
     return InventoryIndex(load_yaml_text(INVENTORY, Inventory, "inventory.yaml"))
 
 
-class Collected:
-    """A thread-safe emitter that keeps what it gets."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._metrics: list[Metric] = []
-
-    def emit(self, metrics: Sequence[Metric]) -> None:
-        with self._lock:
-            self._metrics.extend(metrics)
-
-    def of(self, measurement: str) -> list[Metric]:
-        with self._lock:
-            return [m for m in self._metrics if m.measurement == measurement]
-
-
 def build(
     data_dir: Path, inventory: InventoryIndex | None, **options: object
 ) -> tuple[SnmpTrapInput, SelfMetrics]:
@@ -89,29 +70,15 @@ def build(
     return SnmpTrapInput(config, ctx), metrics
 
 
-class RunningInput:
+class RunningInput(ListenerThread[SnmpTrapInput]):
     """The input served by an asyncio loop in a thread; tests stay synchronous."""
 
     def __init__(self, data_dir: Path, inventory: InventoryIndex | None, **options: object) -> None:
         self.input, self.metrics = build(data_dir, inventory, **options)
-        self.out = Collected()
-        self._loop = asyncio.new_event_loop()
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=self._main, daemon=True)
-        self.error: BaseException | None = None
-
-    def _main(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._stop = asyncio.Event()
-        try:
-            self._loop.run_until_complete(self.input.run(self.out, self._stop))
-        except BaseException as exc:
-            self.error = exc
+        super().__init__()
 
     def start(self) -> RunningInput:
-        self._thread.start()
-        assert wait_until(lambda: self.input.ready.is_set() or self.error, 10), "not ready"
-        assert self.error is None, self.error
+        self._start()
         return self
 
     @property
@@ -130,12 +97,6 @@ class RunningInput:
             "campusguard_metrics_received_total", {"plugin": "traps", "stage": "input"}
         )
         return value or 0.0
-
-    def stop(self) -> None:
-        if self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-        assert not self._thread.is_alive()
 
 
 @pytest.fixture(scope="module")
