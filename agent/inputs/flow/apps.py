@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 
 from campusguard.config.loader import load_yaml
 from campusguard.config.types import Identifier, StrictModel
+from campusguard.errors import ConfigError
 
 DEFAULT_APPS: Final = Path(__file__).with_name("apps.yaml")
 OTHER: Final = "other"
@@ -133,3 +134,13 @@ class AppTable:
             found = np.where(by_dst != 0, by_dst, by_src)
             out[rows] = np.where(found != 0, found, out[rows])
         return out
+
+
+def check_apps_file(value: str | None) -> str | None:
+    """A config validator: an ``apps`` file, when given, must load (its problem as the error)."""
+    if value is not None:
+        try:
+            AppTable.load(value)
+        except ConfigError as exc:
+            raise ValueError(f"apps: {exc}") from None
+    return value

@@ -25,11 +25,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from agent.inputs.flow.apps import AppTable
+from agent.inputs.flow.apps import check_apps_file
 from agent.inputs.flow.detect_config import DetectConfig
 from agent.plugin import PluginConfig
 from campusguard.config.types import ByteSize, Duration, HostPort, StrictModel
-from campusguard.errors import ConfigError
 
 DEFAULT_LISTEN = (HostPort("0.0.0.0", 2055), HostPort("0.0.0.0", 4739), HostPort("0.0.0.0", 6343))
 
@@ -60,12 +59,4 @@ class FlowInputConfig(PluginConfig):
     def _archive_flag(cls, value: Any) -> Any:
         return {"enabled": value} if isinstance(value, bool) else value
 
-    @field_validator("apps")
-    @classmethod
-    def _apps_load(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                AppTable.load(value)
-            except ConfigError as exc:
-                raise ValueError(f"apps: {exc}") from None
-        return value
+    _apps_load = field_validator("apps")(check_apps_file)

@@ -27,12 +27,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.inputs.flow.apps import AppTable
+from agent.inputs.flow.apps import check_apps_file
 from agent.inputs.flow.detect_config import DetectConfig
 from agent.inputs.l2watch.config import WatchConfig
 from agent.plugin import PluginConfig
 from campusguard.config.types import ByteSize, Duration
-from campusguard.errors import ConfigError
 
 
 class PcapInputConfig(PluginConfig):
@@ -62,12 +61,4 @@ class PcapInputConfig(PluginConfig):
             raise ValueError("flows and watch are both off: nothing to do")
         return self
 
-    @field_validator("apps")
-    @classmethod
-    def _apps_load(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                AppTable.load(value)
-            except ConfigError as exc:
-                raise ValueError(f"apps: {exc}") from None
-        return value
+    _apps_load = field_validator("apps")(check_apps_file)
