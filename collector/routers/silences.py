@@ -1,4 +1,6 @@
-"""Silences: ``GET /api/v1/silences``, ``POST /api/v1/silences``, ``DELETE /api/v1/silences/{id}``.
+"""Silences: ``GET /api/v1/silences[/{id}]``, ``POST /api/v1/silences``,
+``PUT /api/v1/silences/{id}`` (replace: the old one expires now, a new one with the new body
+starts, as Alertmanager does), ``DELETE /api/v1/silences/{id}``.
 
 A silence mutes every alert all of whose matchers match (labels, plus ``rule`` and
 ``severity``), from ``starts_at`` (default now) until ``ends_at`` or for ``duration``. It needs
@@ -65,9 +67,37 @@ def list_silences(alerting: AlertingDep) -> JSONResponse:
     return JSONResponse({"silences": [silence_view(s, now) for s in alerting.manager.silences()]})
 
 
+@router.get("/{silence_id}")
+def get_silence(silence_id: str, alerting: AlertingDep) -> JSONResponse:
+    now = time.time_ns()
+    for s in alerting.manager.silences():
+        if s.id == silence_id:
+            return JSONResponse(silence_view(s, now))
+    raise ApiError(404, "not_found", f"no silence {silence_id!r}")
+
+
 @router.post("", status_code=201)
 def create_silence(body: SilenceRequest, alerting: AlertingDep) -> JSONResponse:
     now = time.time_ns()
+    made = _make(body, alerting, now)
+    return JSONResponse(silence_view(made, now), status_code=201)
+
+
+@router.put("/{silence_id}")
+def replace_silence(silence_id: str, body: SilenceRequest, alerting: AlertingDep) -> JSONResponse:
+    """Change a silence: the body is checked first, then the old one expires and the new one
+    starts (both in the audit log, by ``created_by``)."""
+    now = time.time_ns()
+    if not any(s.id == silence_id for s in alerting.manager.silences()):
+        raise ApiError(404, "not_found", f"no silence {silence_id!r}")
+    _checked(body, now)
+    alerting.manager.expire_silence(silence_id, now, user=body.created_by.strip())
+    made = _make(body, alerting, now)
+    return JSONResponse({**silence_view(made, now), "replaces": silence_id})
+
+
+def _checked(body: SilenceRequest, now: int) -> tuple[list[Matcher], int, int]:
+    """Matchers and times of a request; ApiError 400 when they are not valid."""
     try:
         starts = now if body.starts_at is None else parse_time(body.starts_at, now)
         if (body.ends_at is None) == (body.duration is None):
@@ -84,12 +114,20 @@ def create_silence(body: SilenceRequest, alerting: AlertingDep) -> JSONResponse:
             if m.regex:
                 re.compile(m.value)
             matchers.append(Matcher(m.name, m.value, m.regex))
-        made = alerting.manager.silence(
-            matchers, starts, ends, body.created_by.strip(), body.comment, now
-        )
     except (ValueError, re.error) as exc:
         raise ApiError(400, "invalid", str(exc)) from None
-    return JSONResponse(silence_view(made, now), status_code=201)
+    return matchers, starts, ends
+
+
+def _make(body: SilenceRequest, alerting: Any, now: int) -> Silence:
+    matchers, starts, ends = _checked(body, now)
+    try:
+        made: Silence = alerting.manager.silence(
+            matchers, starts, ends, body.created_by.strip(), body.comment, now
+        )
+    except ValueError as exc:
+        raise ApiError(400, "invalid", str(exc)) from None
+    return made
 
 
 @router.delete("/{silence_id}")

@@ -149,6 +149,36 @@ def test_silences_crud_mute_and_audit(stack_factory: StackFactory, http_sink: Ht
     assert audit[1]["details"]["comment"] == "燃气管道检修"
 
 
+def test_a_silence_is_read_and_replaced(stack_factory: StackFactory, http_sink: HttpSink) -> None:
+    stack = stack_factory(alerting_config(http_sink.url("/hook")))
+    body = {
+        "matchers": [{"name": "site", "value": "whdv"}],
+        "duration": "1h",
+        "created_by": "李工",
+        "comment": "期中考试",
+    }
+    made = stack.post("/api/v1/silences", body, status=201)
+    assert stack.get(f"/api/v1/silences/{made['id']}")["comment"] == "期中考试"
+    longer = {**body, "duration": "3h", "comment": "考试延长"}
+    r = httpx.put(f"{stack.url}/api/v1/silences/{made['id']}", json=longer, headers=stack.auth)
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["replaces"] == made["id"] and new["id"] != made["id"]
+    assert new["ends_ns"] - new["starts_ns"] == 3 * 3600 * 10**9 and new["state"] == "active"
+    states = {s["id"]: s["state"] for s in stack.get("/api/v1/silences")["silences"]}
+    assert states == {made["id"]: "expired", new["id"]: "active"}
+    # a bad body changes nothing; an unknown id is 404
+    bad = {**body, "duration": "0s"}
+    r = httpx.put(f"{stack.url}/api/v1/silences/{new['id']}", json=bad, headers=stack.auth)
+    assert r.status_code == 400
+    assert stack.get(f"/api/v1/silences/{new['id']}")["state"] == "active"
+    r = httpx.put(f"{stack.url}/api/v1/silences/nope", json=body, headers=stack.auth)
+    assert r.status_code == 404
+    assert httpx.get(f"{stack.url}/api/v1/silences/nope", headers=stack.auth).status_code == 404
+    audit = [(e["action"], e["actor"]) for e in stack.get("/api/v1/audit")["entries"]]
+    assert audit.count(("silence", "李工")) == 2 and ("expire_silence", "李工") in audit
+
+
 def test_rule_reload_api_and_sighup_path_are_audited(
     tmp_path: Path, stack_factory: StackFactory, http_sink: HttpSink
 ) -> None:
