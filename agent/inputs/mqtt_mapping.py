@@ -35,6 +35,7 @@ A subscription's config::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -45,11 +46,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
+from agent.inputs.mqtt_json import PayloadFormat, parse_payload
 from campusguard.config.types import StrictModel
 from campusguard.metric import FieldValue, Metric
 
 FieldType = Literal["float", "int", "bool", "string", "auto", "time"]
-PayloadFormat = Literal["json", "value", "json_or_value"]
 
 
 class FieldMap(StrictModel):
@@ -132,6 +133,7 @@ class DecodeResult:
 
 
 _MISSING = object()
+TIME_CACHE_MAX = 4096  # parsed time stamps kept per subscription
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -162,6 +164,7 @@ class FieldPlan:
     spec: FieldMap
     paths: tuple[Path, ...]  # the path, then the alt_paths
     plain: bool  # auto/float, no map, offset or scale: a JSON number is the value
+    keys: tuple[str, str | None] | None  # a single path of one or two keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,7 @@ class SubscriptionPlan:
     fields: tuple[FieldPlan, ...]
     time: Path | None
     first_keys: frozenset[str] | None  # a dict document with none of these has no field
+    times: dict[Any, int] = dataclasses.field(default_factory=dict, compare=False)
 
 
 def compile_subscription(sub: Subscription) -> SubscriptionPlan:
@@ -183,7 +187,10 @@ def compile_subscription(sub: Subscription) -> SubscriptionPlan:
         plain = spec.type in ("auto", "float") and spec.map is None  # reduce: lists only
         plain = plain and spec.offset is None and spec.scale is None
         paths = tuple(split_path(p) for p in (spec.path, *spec.alt_paths))
-        fields.append(FieldPlan(name, spec, paths, plain))
+        keys = None
+        if len(paths) == 1 and len(paths[0]) in (1, 2):
+            keys = (paths[0][0], paths[0][1] if len(paths[0]) == 2 else None)
+        fields.append(FieldPlan(name, spec, paths, plain, keys))
     first: frozenset[str] | None = frozenset(p[0] for f in fields for p in f.paths if p)
     if sub.auto_fields or any(f.spec.required or () in f.paths for f in fields):
         first = None  # every document may give something (or a missing_field error)
@@ -312,22 +319,6 @@ def _parse_time(raw: Any, spec: TimeMap) -> int:
 _NUMERIC = re.compile(r"\s*-?\d+(\.\d*)?([eE][-+]?\d+)?\s*")
 
 
-def parse_payload(fmt: PayloadFormat, payload: bytes) -> tuple[Any, str | None]:
-    """The document of a payload, or ``(None, reason)`` when it cannot be read."""
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "bad_utf8"
-    if fmt == "value":
-        return text.strip(), None
-    try:
-        return json.loads(text), None
-    except (ValueError, RecursionError):
-        if fmt == "json_or_value":
-            return text.strip(), None
-        return None, "bad_json"
-
-
 def decode_message(sub: Subscription, topic: str, payload: bytes, now_ns: int) -> DecodeResult:
     """Map one message to at most one metric. Never raises on bad input."""
     doc, problem = parse_payload(sub.format, payload)
@@ -355,6 +346,10 @@ def map_document(
         plan = compile_subscription(subscription)
     sub = plan.sub
     errors: list[str] = []
+    is_dict = type(doc) is dict
+    absent = plan.first_keys is not None and is_dict and doc.keys().isdisjoint(plan.first_keys)
+    if absent and plan.time is None:
+        return DecodeResult([], ["no_fields"])  # what the full path below would say
     for path in plan.requires:
         found = _lookup(doc, path)
         if found is _MISSING or found is None:
@@ -372,10 +367,14 @@ def map_document(
     fields: dict[str, FieldValue] = {}
     if sub.auto_fields and isinstance(doc, dict):
         _flatten(doc, "", fields)
-    absent = plan.first_keys is not None and isinstance(doc, dict)
-    absent = absent and doc.keys().isdisjoint(plan.first_keys)
     for field in () if absent else plan.fields:
-        raw = _lookup_field(doc, field)
+        keys = field.keys
+        if keys is not None and is_dict:
+            raw = doc.get(keys[0], _MISSING)
+            if keys[1] is not None and raw is not _MISSING:
+                raw = raw.get(keys[1], _MISSING) if type(raw) is dict else _lookup(raw, (keys[1],))
+        else:
+            raw = _lookup_field(doc, field)
         if raw is _MISSING or raw is None:
             if field.spec.required:
                 errors.append("missing_field")
@@ -400,10 +399,18 @@ def map_document(
     if sub.time is not None and plan.time is not None:
         raw_time = _lookup(doc, plan.time)
         if raw_time is not _MISSING:
-            try:
-                time_ns = _parse_time(raw_time, sub.time)
-            except (ValueError, OverflowError):
-                errors.append("bad_time")
+            cached = plan.times.get(raw_time) if type(raw_time) in (str, int) else None
+            if cached is not None:
+                time_ns = cached
+            else:
+                try:
+                    time_ns = _parse_time(raw_time, sub.time)
+                    if type(raw_time) in (str, int):
+                        if len(plan.times) >= TIME_CACHE_MAX:
+                            plan.times.clear()
+                        plan.times[raw_time] = time_ns
+                except (ValueError, OverflowError):
+                    errors.append("bad_time")
 
     if not fields:
         if not errors:

@@ -18,11 +18,12 @@ component it lists; ``NotifyEvent`` (button presses, scripts) carries no metric.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
+from agent.inputs.mqtt_json import parse_payload
 from agent.inputs.mqtt_mapping import (
     Subscription,
+    SubscriptionPlan,
     compile_subscription,
     map_document,
     topic_matches,
@@ -51,6 +52,7 @@ class ShellyGen2Decoder(Decoder):
         self.mapping = mapping
         self._plans = tuple(compile_subscription(sub) for sub in mapping)
         self._status: dict[tuple[str, str], dict[str, Any]] = {}
+        self._plans_for: dict[str, tuple[SubscriptionPlan, ...]] = {}  # by component type
 
     def _remember(self, prefix: str, component: str, status: dict[str, Any]) -> None:
         key = (prefix, component)
@@ -61,21 +63,22 @@ class ShellyGen2Decoder(Decoder):
 
     def _map(self, status_topic: str, doc: dict[str, Any], now_ns: int, out: ProfileResult) -> None:
         by_type = status_topic.rsplit(":", 1)[0] if ":" in status_topic else status_topic
-        for plan in self._plans:
-            if topic_matches(plan.sub.topic, by_type):
-                result = map_document(plan, status_topic, doc, now_ns)
-                out.metrics.extend((status_topic, m) for m in result.metrics)
-                out.errors.extend(e for e in result.errors if e != "no_fields")
+        plans = self._plans_for.get(by_type)
+        if plans is None:
+            plans = tuple(p for p in self._plans if topic_matches(p.sub.topic, by_type))
+            if len(self._plans_for) >= MAX_COMPONENTS:
+                self._plans_for.clear()
+            self._plans_for[by_type] = plans
+        for plan in plans:
+            result = map_document(plan, status_topic, doc, now_ns)
+            out.metrics.extend((status_topic, m) for m in result.metrics)
+            out.errors.extend(e for e in result.errors if e != "no_fields")
 
     def decode(self, topic: str, payload: bytes, now_ns: int) -> ProfileResult:
         out = ProfileResult()
-        try:
-            doc = json.loads(payload.decode("utf-8"))
-        except UnicodeDecodeError:
-            out.errors.append("bad_utf8")
-            return out
-        except (ValueError, RecursionError):
-            out.errors.append("bad_json")
+        doc, problem = parse_payload("json", payload)
+        if problem is not None:
+            out.errors.append(problem)  # bad_utf8 or bad_json
             return out
         if topic.endswith(_RPC_SUFFIX):
             self._rpc(topic[: -len(_RPC_SUFFIX)], doc, now_ns, out)
