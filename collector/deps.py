@@ -120,6 +120,27 @@ def token_name(request: Request) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def acting_user(request: Request, given: str | None, default: str | None = None) -> str:
+    """Who an API action (ack, silence, drill) is recorded for. A named ``api_tokens:`` entry
+    acts as its own name: ``given`` may be left out or equal it (403 otherwise). Other requests
+    act as ``given``, else ``default``; with neither, 400."""
+    name = token_name(request)
+    given = None if given is None else given.strip()
+    if name is not None:
+        if given and given not in (name, default):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"this token acts as {name!r}: leave the name out or give {name!r}",
+            )
+        return name
+    if given:
+        return given
+    if default is not None:
+        return default
+    raise ApiError(400, "invalid", "user: who does this is required")
+
+
 def require_token(request: Request) -> None:
     authorize(request, get_settings(request))
 

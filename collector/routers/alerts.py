@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from collector.alerting.store import AlertFilter
-from collector.deps import ApiError, require_token, token_name
+from collector.deps import ApiError, acting_user, require_token
 from collector.routers.alerting_deps import AlertingDep, AlertStoreDep, json_safe
 from collector.routers.query import parse_time
 
@@ -131,19 +131,7 @@ def one_alert(alert_id: str, store: AlertStoreDep) -> JSONResponse:
 
 def ack_user(request: Request, given: str | None) -> str:
     """Who an API acknowledgement is recorded for (see the module docstring)."""
-    name = token_name(request)
-    given = None if given is None else given.strip()
-    if name is not None:
-        if given and given != name:
-            raise ApiError(
-                403,
-                "forbidden",
-                f"this token acknowledges as {name!r}: leave user out or give {name!r}",
-            )
-        return name
-    if not given:
-        raise ApiError(400, "invalid", "user: who acknowledges is required")
-    return given
+    return acting_user(request, given)
 
 
 @router.post("/{alert_id}/ack")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from collector.deps import ApiError, require_token
+from collector.deps import ApiError, acting_user, require_token
 from collector.drills.scenario import describe
 from collector.drills.service import DrillError
 from collector.routers.alerting_deps import DrillsDep, json_safe
@@ -50,11 +50,10 @@ def list_drills(
 
 
 @router.post("", status_code=201)
-def start_drill(body: StartRequest, drills: DrillsDep) -> JSONResponse:
+def start_drill(body: StartRequest, request: Request, drills: DrillsDep) -> JSONResponse:
+    user = acting_user(request, body.user, default="api")
     try:
-        record = drills.start(
-            body.scenario, body.site, body.user.strip(), room=body.room, speed=body.speed
-        )
+        record = drills.start(body.scenario, body.site, user, room=body.room, speed=body.speed)
     except DrillError as exc:
         raise _failed(exc) from None
     return JSONResponse(json_safe(record), status_code=201)
@@ -69,9 +68,12 @@ def one_drill(drill_id: str, drills: DrillsDep) -> JSONResponse:
 
 
 @router.post("/{drill_id}/stop")
-def stop_drill(drill_id: str, drills: DrillsDep, body: StopRequest | None = None) -> JSONResponse:
+def stop_drill(
+    drill_id: str, request: Request, drills: DrillsDep, body: StopRequest | None = None
+) -> JSONResponse:
+    user = acting_user(request, body.user if body is not None else None, default="api")
     try:
-        record = drills.stop(drill_id, body.user.strip() if body is not None else "api")
+        record = drills.stop(drill_id, user)
     except DrillError as exc:
         raise _failed(exc) from None
     return JSONResponse(json_safe(record))

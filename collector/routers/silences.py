@@ -4,7 +4,8 @@ starts, as Alertmanager does), ``DELETE /api/v1/silences/{id}``.
 
 A silence mutes every alert all of whose matchers match (labels, plus ``rule`` and
 ``severity``), from ``starts_at`` (default now) until ``ends_at`` or for ``duration``. It needs
-an author (``created_by``: a name, until users exist). Deleting expires it now; it stays listed
+an author: ``created_by``, or the name of the scoped ``api_tokens:`` entry that sent it
+(see :func:`collector.deps.acting_user`). Deleting expires it now; it stays listed
 for a week. Both go to the audit log.
 """
 
@@ -14,13 +15,13 @@ import re
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from campusguard.config.types import parse_duration
 from collector.alerting.model import Matcher, Silence
-from collector.deps import ApiError, require_token
+from collector.deps import ApiError, acting_user, require_token
 from collector.routers.alerting_deps import AlertingDep
 from collector.routers.query import parse_time
 
@@ -39,7 +40,7 @@ class MatcherBody(BaseModel):
 
 class SilenceRequest(BaseModel):
     matchers: list[MatcherBody] = Field(min_length=1, max_length=20)
-    created_by: str = Field(min_length=1, max_length=64)
+    created_by: str | None = Field(default=None, min_length=1, max_length=64)
     comment: str = Field(default="", max_length=1000)
     starts_at: str | None = None  # RFC 3339, integer ns, now, -1h; default now
     ends_at: str | None = None
@@ -77,22 +78,25 @@ def get_silence(silence_id: str, alerting: AlertingDep) -> JSONResponse:
 
 
 @router.post("", status_code=201)
-def create_silence(body: SilenceRequest, alerting: AlertingDep) -> JSONResponse:
+def create_silence(body: SilenceRequest, request: Request, alerting: AlertingDep) -> JSONResponse:
     now = time.time_ns()
-    made = _make(body, alerting, now)
+    made = _make(body, acting_user(request, body.created_by), alerting, now)
     return JSONResponse(silence_view(made, now), status_code=201)
 
 
 @router.put("/{silence_id}")
-def replace_silence(silence_id: str, body: SilenceRequest, alerting: AlertingDep) -> JSONResponse:
+def replace_silence(
+    silence_id: str, body: SilenceRequest, request: Request, alerting: AlertingDep
+) -> JSONResponse:
     """Change a silence: the body is checked first, then the old one expires and the new one
     starts (both in the audit log, by ``created_by``)."""
     now = time.time_ns()
     if not any(s.id == silence_id for s in alerting.manager.silences()):
         raise ApiError(404, "not_found", f"no silence {silence_id!r}")
     _checked(body, now)
-    alerting.manager.expire_silence(silence_id, now, user=body.created_by.strip())
-    made = _make(body, alerting, now)
+    author = acting_user(request, body.created_by)
+    alerting.manager.expire_silence(silence_id, now, user=author)
+    made = _make(body, author, alerting, now)
     return JSONResponse({**silence_view(made, now), "replaces": silence_id})
 
 
@@ -119,21 +123,22 @@ def _checked(body: SilenceRequest, now: int) -> tuple[list[Matcher], int, int]:
     return matchers, starts, ends
 
 
-def _make(body: SilenceRequest, alerting: Any, now: int) -> Silence:
+def _make(body: SilenceRequest, author: str, alerting: Any, now: int) -> Silence:
     matchers, starts, ends = _checked(body, now)
     try:
-        made: Silence = alerting.manager.silence(
-            matchers, starts, ends, body.created_by.strip(), body.comment, now
-        )
+        made: Silence = alerting.manager.silence(matchers, starts, ends, author, body.comment, now)
     except ValueError as exc:
         raise ApiError(400, "invalid", str(exc)) from None
     return made
 
 
 @router.delete("/{silence_id}")
-def delete_silence(silence_id: str, alerting: AlertingDep, user: str = "api") -> JSONResponse:
+def delete_silence(
+    silence_id: str, request: Request, alerting: AlertingDep, user: str | None = None
+) -> JSONResponse:
     now = time.time_ns()
-    ended = alerting.manager.expire_silence(silence_id, now, user=user[:64] or "api")
+    author = acting_user(request, None if user is None else user[:64], default="api")
+    ended = alerting.manager.expire_silence(silence_id, now, user=author)
     if ended is None:
         raise ApiError(404, "not_found", f"no silence {silence_id!r}")
     return JSONResponse(silence_view(ended, now))

@@ -80,3 +80,45 @@ def test_scoped_token_acks_as_its_name(stack_factory: StackFactory, http_sink: H
     assert sorted(e["actor"] for e in acks) == ["duty-phone", "duty-phone", "李主任"]
     events = stack.get(f"/api/v1/alerts/{smoke['id']}")["history"]
     assert [e["actor"] for e in events if e["event"] == "ack"] == ["李主任", "duty-phone"]
+
+
+def _as(stack: Any, token: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    return httpx.request(
+        method,
+        f"{stack.url}{path}",
+        json=body,
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+
+
+def test_scoped_token_silences_and_drills_as_its_name(
+    stack_factory: StackFactory, http_sink: HttpSink
+) -> None:
+    stack = stack_factory(alerting_config(http_sink.url("/hook")), api_tokens=TOKENS)
+    matchers = [{"name": "rule", "value": "safety.gas_detected"}]
+    r = _as(stack, DUTY, "POST", "/api/v1/silences", {"matchers": matchers, "duration": "1h"})
+    assert r.status_code == 201 and r.json()["created_by"] == "duty-phone", r.text
+    made = r.json()
+    other = {"matchers": matchers, "duration": "1h", "created_by": "王老师"}
+    r = _as(stack, DUTY, "POST", "/api/v1/silences", other)
+    assert r.status_code == 403, r.text
+    r = _as(stack, DUTY, "DELETE", f"/api/v1/silences/{made['id']}")
+    assert r.status_code == 200, r.text
+    # full-access tokens must name the author of a silence
+    r = httpx.post(
+        f"{stack.url}/api/v1/silences",
+        json={"matchers": matchers, "duration": "1h"},
+        headers=stack.auth,
+        timeout=10,
+    )
+    assert r.status_code == 400, r.text
+
+    drill = {"scenario": "fire", "site": "whdv", "room": "elec-lab", "speed": 60}
+    r = _as(stack, DUTY, "POST", "/api/v1/drills", drill)
+    assert r.status_code == 201, r.text
+    r = _as(stack, DUTY, "POST", f"/api/v1/drills/{r.json()['id']}/stop", {})
+    assert r.status_code == 200, r.text
+    audit = [(e["action"], e["actor"]) for e in stack.get("/api/v1/audit")["entries"]]
+    for action in ("silence", "expire_silence", "drill_start", "drill_stop"):
+        assert (action, "duty-phone") in audit, (action, audit)
