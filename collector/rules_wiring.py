@@ -7,13 +7,9 @@ Everything is validated before the app starts: a bad pack or inventory is a Conf
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 
 from campusguard.catalog import Catalog
 from campusguard.config.loader import load_yaml
@@ -25,6 +21,7 @@ from collector.alerting.service import AlertingService
 from collector.alerting.store import AlertStore
 from collector.drills.scenario import catalog_tags, load_scenarios
 from collector.drills.service import DrillService
+from collector.lifespan import extend_lifespan
 from collector.rules.engine import Engine
 from collector.rules.loader import RuleSet, load_packs
 from collector.rules.runner import RuleRunner, attach
@@ -140,15 +137,5 @@ def _own_store(app: Any) -> AlertStore:
     """An alert store for the audit log of a collector with rules but no alerting, closed
     when the app stops."""
     store = AlertStore(alert_store_path(app.state.settings))
-    original = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            try:
-                yield state
-            finally:
-                await run_in_threadpool(store.close)
-
-    app.router.lifespan_context = lifespan
+    extend_lifespan(app, stop=store.close)
     return store

@@ -9,18 +9,14 @@ each run that deleted something appends one ``retention`` entry by ``system``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any, Final
-
-from starlette.concurrency import run_in_threadpool
 
 from campusguard.errors import StorageError
 from collector.alerting.store import AlertStore
+from collector.lifespan import every, extend_lifespan
 
 __all__ = ["SYSTEM_ACTOR", "attach_pruning", "prune_once"]
 
@@ -41,23 +37,14 @@ def prune_once(store: AlertStore, keep_s: float, now_ns: int) -> dict[str, int]:
     return deleted
 
 
-async def _loop(
-    store: AlertStore,
-    keep_s: float,
-    interval_s: float,
-    stop: asyncio.Event,
-    clock: Callable[[], int],
-) -> None:
-    while not stop.is_set():
-        try:
-            deleted = await run_in_threadpool(prune_once, store, keep_s, clock())
-        except StorageError as exc:
-            log.error("alert store retention failed: %s", exc)
-        else:
-            if any(deleted.values()):
-                log.info("alert store retention deleted %s", deleted)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+def _prune_logged(store: AlertStore, keep_s: float, clock: Callable[[], int]) -> None:
+    try:
+        deleted = prune_once(store, keep_s, clock())
+    except StorageError as exc:
+        log.error("alert store retention failed: %s", exc)
+    else:
+        if any(deleted.values()):
+            log.info("alert store retention deleted %s", deleted)
 
 
 def attach_pruning(
@@ -69,17 +56,10 @@ def attach_pruning(
 ) -> None:
     """Run :func:`prune_once` at start and every ``interval_s`` while ``app`` runs. Attach it
     after whatever closes ``store``, so that it stops first."""
-    original = app.router.lifespan_context
 
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            stop = asyncio.Event()
-            task = asyncio.create_task(_loop(store, keep_s, interval_s, stop, clock))
-            try:
-                yield state
-            finally:
-                stop.set()
-                await task
+    def run() -> None:
+        _prune_logged(store, keep_s, clock)
 
-    app.router.lifespan_context = lifespan
+    extend_lifespan(
+        app, background=lambda stop: every(interval_s, run, stop, "alert store retention")
+    )

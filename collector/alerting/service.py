@@ -17,16 +17,13 @@ Wiring (in the collector's start-up code)::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.concurrency import run_in_threadpool
 
 from campusguard.errors import StorageError
 from campusguard.selfmetrics import SelfMetrics
@@ -39,6 +36,7 @@ from collector.alerting.notify.build import build_notifiers
 from collector.alerting.sink import run_ticker
 from collector.alerting.state import load_manager_state
 from collector.alerting.store import AlertStore
+from collector.lifespan import extend_lifespan
 from collector.rules.alerts import AlertChange
 
 __all__ = ["AlertingService", "DeliveryHook"]
@@ -142,23 +140,12 @@ class AlertingService:
     def attach(self, app: Any) -> None:
         """Run the ticker and the ack listener while ``app`` runs; close at shutdown."""
         app.state.alerting = self
-        original = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(application: Any) -> AsyncIterator[Any]:
-            async with original(application) as state:
-                if self.ack_listener is not None:
-                    self.ack_listener.start()
-                stop = asyncio.Event()
-                task = asyncio.create_task(run_ticker(self.manager, stop, self.tick_interval_s))
-                try:
-                    yield state
-                finally:
-                    stop.set()
-                    await task
-                    await run_in_threadpool(self.close)
-
-        app.router.lifespan_context = lifespan
+        extend_lifespan(
+            app,
+            start=self.ack_listener.start if self.ack_listener is not None else None,
+            background=lambda stop: run_ticker(self.manager, stop, self.tick_interval_s),
+            stop=self.close,
+        )
 
 
 def _import_state_file(store: AlertStore, path: Path) -> None:

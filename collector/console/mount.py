@@ -7,10 +7,7 @@ refusals into answers. Nothing is opened here: the users file is made on first u
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -30,6 +27,7 @@ from collector.console.web import (
     make_env,
     render,
 )
+from collector.lifespan import extend_lifespan
 from collector.settings import CollectorSettings
 
 __all__ = ["attach_console", "build_console"]
@@ -61,17 +59,7 @@ def attach_console(app: FastAPI) -> None:
     app.mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(Redirect, _redirect)
     app.add_exception_handler(Refused, _refused)
-    original = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            try:
-                yield state
-            finally:
-                console.store.close()
-
-    app.router.lifespan_context = lifespan
+    extend_lifespan(app, stop=console.store.close)
 
 
 async def _redirect(request: Request, exc: Exception) -> Response:

@@ -17,18 +17,13 @@ drill continues after a collector restart.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 
 from campusguard.errors import StorageError
 from campusguard.inventory.model import Inventory
@@ -38,6 +33,7 @@ from collector.alerting.store import AlertStore
 from collector.drills.evidence import store_alert_changes, store_event
 from collector.drills.record import DrillRecord
 from collector.drills.scenario import Scenario, resolve_targets, samples_between
+from collector.lifespan import every, extend_lifespan
 from collector.rules.alerts import AlertChange, alert_id
 from collector.rules.engine import Engine
 from collector.rules.loader import RuleSet
@@ -240,30 +236,11 @@ class DrillService:
     def attach(self, app: Any) -> None:
         """Resume and tick the drills while ``app`` runs (``app.state.drills`` for the API)."""
         app.state.drills = self
-        original = app.router.lifespan_context
-
-        @asynccontextmanager
-        async def lifespan(application: Any) -> AsyncIterator[Any]:
-            async with original(application) as state:
-                await run_in_threadpool(self.resume)
-                stop = asyncio.Event()
-                task = asyncio.create_task(self._loop(stop))
-                try:
-                    yield state
-                finally:
-                    stop.set()
-                    await task
-
-        app.router.lifespan_context = lifespan
-
-    async def _loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await run_in_threadpool(self.tick)
-            except Exception:  # one bad tick must not end the drills
-                log.exception("drill tick failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.tick_s)
+        extend_lifespan(
+            app,
+            start=self.resume,
+            background=lambda stop: every(self.tick_s, self.tick, stop, "drill tick"),
+        )
 
     # ------------------------------------------------------------------ internals
 

@@ -9,14 +9,11 @@ report unless the state file says it was made already, so a restart neither skip
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import os
 import smtplib
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -25,11 +22,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from starlette.concurrency import run_in_threadpool
-
 from campusguard.errors import CampusGuardError
 from collector.alerting.config import SmtpReceiver
 from collector.alerting.notify.smtp import tls_context
+from collector.lifespan import every, extend_lifespan
 from collector.reports.build import ReportRequest, build_report, write_report
 from collector.reports.config import Schedule
 from collector.reports.data import ReportSource
@@ -155,26 +151,8 @@ def attach_schedules(
     """Run :func:`run_due` at start and every ``interval_s`` while ``app`` runs (in a worker
     thread: a report takes seconds). ``source`` is called each time, so a reloaded inventory
     or config is used."""
-    original = app.router.lifespan_context
 
-    async def loop(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await run_in_threadpool(lambda: run_due(source(), state_file))
-            except Exception:  # one bad run must not end the schedule
-                log.exception("scheduled reports failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval_s)
+    def run() -> None:
+        run_due(source(), state_file)
 
-    @asynccontextmanager
-    async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with original(application) as state:
-            stop = asyncio.Event()
-            task = asyncio.create_task(loop(stop))
-            try:
-                yield state
-            finally:
-                stop.set()
-                await task
-
-    app.router.lifespan_context = lifespan
+    extend_lifespan(app, background=lambda stop: every(interval_s, run, stop, "scheduled reports"))
