@@ -56,8 +56,8 @@ from pydantic import Field, field_validator, model_validator
 
 from agent.inputs.mqtt_client import make_client
 from agent.inputs.mqtt_fast import Batch, FastCallbacks, FastClient, FastOptions
-from agent.inputs.mqtt_mapping import Subscription
 from agent.inputs.mqtt_profiles import MessageMapper, load_profiles
+from agent.inputs.mqtt_subscription import Subscription
 from agent.inputs.mqtt_wire import MAX_REMAINING
 from agent.plugin import Emitter, ListenerInput, PluginConfig, PluginContext
 from campusguard.config.types import ByteSize, Duration

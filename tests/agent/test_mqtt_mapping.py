@@ -7,10 +7,10 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.inputs.mqtt_mapping import (
+from agent.inputs.mqtt_mapping import decode_message
+from agent.inputs.mqtt_subscription import (
     FieldMap,
     Subscription,
-    decode_message,
     topic_filter_problem,
     topic_matches,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from agent.inputs.mqtt_mapping import topic_matches
+from agent.inputs.mqtt_subscription import topic_matches
 from campusguard.metric import Metric
 
 

@@ -13,16 +13,15 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from agent.inputs.mqtt_mapping import (
-    Subscription,
     SubscriptionPlan,
     compile_subscription,
     decode_for_subscriptions,
-    topic_matches,
 )
 from agent.inputs.mqtt_profiles.decoder import Decoder
 from agent.inputs.mqtt_profiles.homeassistant import HomeAssistantDecoder
 from agent.inputs.mqtt_profiles.model import DecoderSpec, Profile
 from agent.inputs.mqtt_profiles.shelly_gen2 import ShellyGen2Decoder
+from agent.inputs.mqtt_subscription import Subscription, topic_matches
 from campusguard.metric import Metric
 
 ROUTE_CACHE_MAX: Final = 65_536

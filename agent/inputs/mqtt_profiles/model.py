@@ -25,7 +25,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from agent.inputs.mqtt_mapping import Subscription, topic_filter_problem
+from agent.inputs.mqtt_subscription import Subscription, topic_filter_problem
 from campusguard.config.types import Identifier, StrictModel
 
 DecoderName = Literal["shelly_gen2", "homeassistant"]

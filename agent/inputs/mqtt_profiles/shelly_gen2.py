@@ -21,14 +21,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from agent.inputs.mqtt_json import parse_payload
-from agent.inputs.mqtt_mapping import (
-    Subscription,
-    SubscriptionPlan,
-    compile_subscription,
-    map_document,
-    topic_matches,
-)
+from agent.inputs.mqtt_mapping import SubscriptionPlan, compile_subscription, map_document
 from agent.inputs.mqtt_profiles.decoder import Decoder, ProfileResult
+from agent.inputs.mqtt_subscription import Subscription, topic_matches
 from campusguard.metric import Metric
 
 MAX_COMPONENTS: Final = 20_000

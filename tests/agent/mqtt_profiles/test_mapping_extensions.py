@@ -3,7 +3,8 @@ topic-level tags with a map, json_or_value payloads and required paths."""
 
 from __future__ import annotations
 
-from agent.inputs.mqtt_mapping import Subscription, decode_message
+from agent.inputs.mqtt_mapping import decode_message
+from agent.inputs.mqtt_subscription import Subscription
 
 NOW = 5
 

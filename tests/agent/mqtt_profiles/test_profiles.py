@@ -12,7 +12,7 @@ import pytest
 
 from agent.config import agent_config_model
 from agent.inputs.mqtt import MqttInput, MqttInputConfig
-from agent.inputs.mqtt_mapping import decode_for_subscriptions, topic_matches
+from agent.inputs.mqtt_mapping import decode_for_subscriptions
 from agent.inputs.mqtt_profiles import (
     BUILTIN_DIR,
     builtin_profiles,
@@ -20,6 +20,7 @@ from agent.inputs.mqtt_profiles import (
     load_profiles,
     resolve_profile,
 )
+from agent.inputs.mqtt_subscription import topic_matches
 from agent.plugin import PluginContext
 from agent.processors.enrich import EnrichConfig, EnrichProcessor
 from campusguard.config.loader import load_yaml, load_yaml_text
