@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -70,6 +69,7 @@ from agent.processors.energy_rollup import LEVELS, RollupLevel, rollup
 from agent.processors.schedule import ScheduleConfig, Timetable
 from campusguard.config.types import Duration
 from campusguard.metric import Metric
+from campusguard.state_file import write_state
 
 log = logging.getLogger("campusguard.agent.energy")
 
@@ -154,14 +154,8 @@ class EnergyProcessor(Processor):
     def save(self) -> None:
         """Write the state atomically (temporary file, fsync, rename)."""
         path = self.state_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                json.dump(self.accountant.to_data(), fh, separators=(",", ":"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_state(path, json.dumps(self.accountant.to_data(), separators=(",", ":")))
         except OSError as exc:
             self.counters.error("state_write")
             log.warning("energy %s: cannot save %s: %s", self.ctx.name, path, exc)

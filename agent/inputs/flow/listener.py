@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -57,6 +56,7 @@ from agent.inputs.flow.udp import open_udp_socket
 from agent.plugin import Emitter, ListenerInput, PluginContext
 from campusguard.errors import PluginError
 from campusguard.metric import Metric
+from campusguard.state_file import read_state, set_aside, write_state
 
 log = logging.getLogger("campusguard.agent.flow")
 
@@ -275,12 +275,12 @@ class FlowInput(ListenerInput):
     def load_templates(self) -> None:
         path = self.template_path
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
+            text = read_state(path)
         except OSError as exc:
             self.wire.error("template_cache")
             log.warning("flow %s: cannot read %s: %s", self.ctx.name, path, exc)
+            return
+        if text is None:
             return
         try:
             self.cache = TemplateCache.from_json(text, self.config.max_templates)
@@ -288,20 +288,13 @@ class FlowInput(ListenerInput):
         except PluginError as exc:
             self.wire.error(exc.reason)
             log.warning("flow %s: %s: %s; starting with no templates", self.ctx.name, path, exc)
-            with contextlib.suppress(OSError):  # kept for a look; the next save replaces it
-                os.replace(path, path.with_name(path.name + ".bad"))
+            set_aside(path)
 
     def save_templates(self) -> None:
         """Write the template cache atomically (temporary file, fsync, rename)."""
         path = self.template_path
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("w", encoding="utf-8") as handle:
-                handle.write(self.cache.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            write_state(path, self.cache.to_json())
             self._cache_dirty = False
         except OSError as exc:
             self.wire.error("template_cache")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterable
@@ -48,6 +47,7 @@ from agent.inputs.pcap.sources import Frame, LiveCapture, read_file
 from agent.plugin import Emitter, ListenerInput, PluginContext
 from campusguard.errors import PluginError
 from campusguard.metric import Metric
+from campusguard.state_file import read_state, set_aside, write_state
 
 log = logging.getLogger("campusguard.agent.pcap")
 
@@ -120,20 +120,19 @@ class PcapInput(ListenerInput):
     def _load_leases(self, watch: L2Watch) -> None:
         path = self.lease_path
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return
+            text = read_state(path)
         except OSError as exc:
             self.wire.error("lease_history")
             log.warning("pcap %s: cannot read %s: %s", self.ctx.name, path, exc)
+            return
+        if text is None:
             return
         try:
             watch.leases = LeaseHistory.from_json(text, self.config.watch.max_leases)
         except PluginError as exc:
             self.wire.error(exc.reason)
             log.warning("pcap %s: %s: %s; starting a new history", self.ctx.name, path, exc)
-            with contextlib.suppress(OSError):  # kept for a look; the next save replaces it
-                os.replace(path, path.with_name(path.name + ".bad"))
+            set_aside(path)
 
     def save_leases(self) -> None:
         """Write the lease history atomically (temporary file, fsync, rename) if it changed."""
@@ -141,14 +140,8 @@ class PcapInput(ListenerInput):
         if watch is None or watch.lease_changes == self._leases_saved:
             return
         path = self.lease_path
-        tmp = path.with_name(path.name + ".tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tmp.open("w", encoding="utf-8") as handle:
-                handle.write(watch.leases.to_json())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            write_state(path, watch.leases.to_json())
             self._leases_saved = watch.lease_changes
         except OSError as exc:
             self.wire.error("lease_history")
