@@ -1,169 +1,285 @@
-"""Bulk decoding across datagrams for the listener's fast path.
+"""Bulk decoding of many NetFlow v9 / IPFIX datagrams at once, for the listener's socket path.
 
-Decoding one datagram at a time costs numpy's per-call overhead for every data set (about 50
-array operations each), whatever the number of records in it. An exporter under load sends
-many datagrams of the same few templates, so :class:`BulkDecoder` only *checks* such a
-datagram in Python (header, set headers, template known, fixed-length flow template, NetFlow
-v9 record count) and keeps its data sets' bytes; :meth:`BulkDecoder.flush` then decodes all
-kept records of one template and exporter in one pass, with per-record export time and
-sysUpTime so that every record gets the same times as when decoded alone.
+Decoding one datagram at a time costs Python and numpy overhead per data set, and an exporter
+under load sends many datagrams of the same few templates in small sets (softflowd: about
+three records per set). :class:`BulkDecoder` keeps the datagrams as they come
+(:meth:`~BulkDecoder.add`) and :meth:`~BulkDecoder.run` decodes them together:
 
-A datagram with a template or options set not seen before, an unknown or variable-length
-template, an options template's data, or anything odd is not deferred (``defer`` returns
-None): the caller flushes what is kept and decodes it with
-:func:`~agent.inputs.flow.dispatch.decode_datagram`, so template changes and learned sampling
-rates apply in arrival order. A template set byte for byte the same as the last one of its
-exporter, domain and first template id (exporters resend them every few datagrams) is a
-refresh: it is skipped and the datagram deferred. NetFlow v5 and sFlow take the ordinary path.
+1. :func:`~agent.inputs.flow.walk.walk` reads every header and set header with numpy;
+2. each distinct (exporter, dialect, domain, set id) is looked up once in the template cache;
+3. a datagram is *fast* when its sets tile it and every set is a data set of a known
+   fixed-length flow template, or a *refresh*: a template set, options template set or
+   options data set byte for byte the same as the last one of its kind, stored while the
+   cache had its present ``generation`` (nothing changed since, so reading it again would
+   change nothing); and, for NetFlow v9, its record count is one an exporter would send;
+4. the records of fast datagrams are gathered per template and exporter straight from the
+   joined buffer and decoded in one pass each, with per-record export time and sysUpTime so
+   that every record gets the times it gets when decoded alone.
+
+Any other datagram (NetFlow v5, sFlow, an unknown or variable-length template, a new or
+changed template, anything malformed) is handed to ``slow`` in arrival order, after the fast
+datagrams before it were decoded. When it may have changed the cache (it has template or
+options sets, or did not walk cleanly), the datagrams after it are classified again, so
+template changes and learned sampling rates apply in arrival order. After a slow datagram
+its template and options sets are remembered (for step 3) with the cache's generation.
 """
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from agent.inputs.flow.compiled import CompiledTemplate, compile_template, parse_records
+from agent.inputs.flow.compiled import CompiledTemplate, compile_template
 from agent.inputs.flow.data_sets import SetContext, to_batch
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.result import SequenceMark
-from agent.inputs.flow.template_sets import MIN_DATA_SET_ID
 from agent.inputs.flow.templates import Dialect, TemplateCache
+from agent.inputs.flow.walk import IPFIX, MIN_LENGTH, NETFLOW9, Walked, walk
 
-V9_HEADER = struct.Struct(">HHIIII")  # version, count, sysUpTime ms, unix secs, sequence, source
-IPFIX_HEADER = struct.Struct(">HHIII")  # version, length, export time, sequence, domain
-SET_HEADER = struct.Struct(">HH")
-TEMPLATE_SETS = {"netflow9": (0, 1), "ipfix": (2, 3)}
-MAX_TEMPLATE_SETS = 4096  # remembered template sets (refresh detection); cleared when full
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+PAD = bytes(MIN_LENGTH)  # so that header reads of the shortest buffer stay inside it
+CONTROL_SETS = {NETFLOW9: (0, 1), IPFIX: (2, 3)}  # template and options template sets
+MAX_REMEMBERED = 4096  # control sets remembered for refresh detection; cleared when full
+FLOW, OPTIONS, CONTROL, SLOW = 0, 1, 2, 3  # kinds of set
+RefreshKey = tuple[str, int, int, int, int]  # exporter, version, domain, set id, first word
+Slow = Callable[[bytes, str, int], object]  # datagram, exporter, receive time (ns)
 
 
 @dataclass
-class _Kept:
-    """Records of one template from one exporter, waiting to be decoded together."""
+class FastRun:
+    """What a run of fast datagrams gave."""
 
-    ct: CompiledTemplate
-    exporter: str
-    dialect: Dialect
-    domain: int
-    chunks: list[bytes] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
-    export_ns: list[int] = field(default_factory=list)
-    uptime_ms: list[int] = field(default_factory=list)
+    batches: list[FlowBatch]
+    datagrams: int
+    nbytes: int
+    records: int
+    marks: list[SequenceMark]
 
 
 @dataclass(frozen=True)
-class Deferred:
-    """What the listener accounts for a deferred datagram right away."""
+class _Pass:
+    """One classification of the datagrams ``items[first:]``."""
 
-    protocol: str
-    records: int
-    sequence: SequenceMark
+    w: Walked
+    joined: bytes  # the datagrams end to end, then PAD
+    buf: npt.NDArray[np.uint8]  # the same bytes
+    starts: I64
+    exporters: list[str]
+    kinds: I64  # per set
+    per_record: I64  # per set: record length (FLOW and OPTIONS sets), else 0
+    templates: list[CompiledTemplate | None]  # per distinct set key
+    key_index: I64  # per set: index into templates
+    first_set: I64  # per datagram (and one past the last): index of its first set
+    fast: Mask  # per datagram: may be decoded in bulk (refreshes still to be checked)
+    may_change: Mask  # per datagram: fast if its template and options sets are refreshes
 
 
 class BulkDecoder:
     def __init__(self, cache: TemplateCache) -> None:
         self.cache = cache
-        self.rows = 0  # records kept
-        self._kept: dict[tuple[int, str, int], _Kept] = {}
-        self._template_sets: dict[tuple[str, str, int, int, int], bytes] = {}
+        self.datagrams: list[bytes] = []
+        self.exporters: list[str] = []
+        self.times: list[int] = []  # when each was received (ns)
+        self._remembered: dict[RefreshKey, tuple[bytes, int]] = {}
 
-    def defer(self, data: bytes, exporter: str) -> Deferred | None:
-        """Keep the data sets of a NetFlow v9 / IPFIX datagram made only of data sets of
-        known fixed-length flow templates; None when it must be decoded the ordinary way."""
-        if len(data) < 20:
-            return None
-        version = (data[0] << 8) | data[1]
-        if version == 9:
-            _, count, uptime, secs, sequence, domain = V9_HEADER.unpack_from(data)
-            dialect: Dialect = "netflow9"
-            pos = V9_HEADER.size
-        elif version == 10:
-            _, length, secs, sequence, domain = IPFIX_HEADER.unpack_from(data)
-            if length != len(data):
-                return None
-            dialect, uptime, count = "ipfix", 0, -1
-            pos = IPFIX_HEADER.size
-        else:
-            return None
-        size = len(data)
-        sets: list[tuple[CompiledTemplate, int, int]] = []
-        records = refreshes = 0
-        compiled = self.cache.compiled
-        while pos < size:
-            if size - pos < 4:
-                return None
-            set_id, set_length = SET_HEADER.unpack_from(data, pos)
-            if set_length < 4 or pos + set_length > size:
-                return None
-            if set_id < MIN_DATA_SET_ID:
-                if not self._refresh(data, pos, set_id, set_length, exporter, dialect, domain):
-                    return None
-                refreshes += 1
-                pos += set_length
+    def __len__(self) -> int:
+        return len(self.datagrams)
+
+    def add(self, data: bytes, exporter: str, now_ns: int) -> None:
+        self.datagrams.append(data)
+        self.exporters.append(exporter)
+        self.times.append(now_ns)
+
+    def run(self, fast: Callable[[FastRun], None], slow: Slow) -> None:
+        """Decode what was added: runs of fast datagrams go to ``fast``, the others one by one
+        to ``slow`` (which decodes them the ordinary way), all in arrival order."""
+        datagrams, exporters, times = self.datagrams, self.exporters, self.times
+        self.datagrams, self.exporters, self.times = [], [], []
+        first = 0
+        while first < len(datagrams):
+            handled = self._pass(datagrams[first:], exporters[first:], times[first:], fast, slow)
+            first += handled
+
+    # -- one pass -----------------------------------------------------------------------------
+
+    def _pass(self, datagrams: list[bytes], exporters: list[str], times: list[int],
+              fast: Callable[[FastRun], None], slow: Slow) -> int:  # fmt: skip
+        """Classify and decode ``datagrams`` up to and including the first slow one that
+        changed the cache; returns how many were handled."""
+        p = self._classify(datagrams, exporters)
+        generation = self.cache.generation
+        done = 0
+        for k in np.flatnonzero(~p.fast | p.may_change).tolist():
+            if p.fast[k] and self._refreshes(p, k):
                 continue
-            ct = compiled((exporter, dialect, domain, set_id), compile_template)
-            if ct is None or not ct.fixed or not ct.record_length or not ct.is_flow:
-                return None
-            n = (set_length - 4) // ct.record_length
-            sets.append((ct, pos + 4, pos + 4 + n * ct.record_length))
-            records += n
-            pos += set_length
-        # RFC 3954 counts every record (the skipped template ones too), some exporters count
-        # flowsets, softflowd only data records
-        valid = count in (records, len(sets) + refreshes) or (refreshes and count > records)
-        if version == 9 and not valid:
-            return None  # the ordinary decoder says what is wrong with it
-        export_ns = secs * 1_000_000_000
-        kept = self._kept
-        for ct, start, end in sets:
-            if start == end:
-                continue
-            key = (id(ct), exporter, domain)
-            entry = kept.get(key)
-            if entry is None:  # the entry holds ct, so its id is not reused meanwhile
-                entry = kept[key] = _Kept(ct, exporter, dialect, domain)
-            entry.chunks.append(data[start:end])
-            entry.counts.append((end - start) // ct.record_length)
-            entry.export_ns.append(export_ns)
-            entry.uptime_ms.append(uptime)
-        self.rows += records
-        advance = 1 if version == 9 else records
-        mark = SequenceMark(dialect, exporter, domain, sequence, advance)
-        return Deferred(dialect, records, mark)
+            if k > done:
+                fast(self._decode(p, datagrams, done, k))
+            slow(datagrams[k], exporters[k], times[k])
+            self._remember(p, k)
+            done = k + 1
+            if self.cache.generation != generation:
+                return done
+        if done < len(datagrams):
+            fast(self._decode(p, datagrams, done, len(datagrams)))
+        return len(datagrams)
 
-    def _refresh(self, data: bytes, pos: int, set_id: int, set_length: int, exporter: str,
-                 dialect: Dialect, domain: int) -> bool:  # fmt: skip
-        """Whether this template set repeats the last one (else it is remembered and the
-        datagram goes the ordinary way, which learns it)."""
-        if set_id not in TEMPLATE_SETS[dialect] or set_length < 8:
-            return False
-        first = (data[pos + 4] << 8) | data[pos + 5]
-        key = (exporter, dialect, domain, set_id, first)
-        body = data[pos : pos + set_length]
-        if self._template_sets.get(key) == body:
-            return True
-        if len(self._template_sets) >= MAX_TEMPLATE_SETS:
-            self._template_sets.clear()
-        self._template_sets[key] = body
-        return False
-
-    def flush(self) -> list[FlowBatch]:
-        """Decode everything kept: one batch per template and exporter."""
-        kept, self._kept, self.rows = self._kept, {}, 0
-        out = []
-        for entry in kept.values():
-            joined = b"".join(entry.chunks)
-            arr, _ = parse_records(entry.ct, joined, 0, len(joined))
-            if len(entry.counts) == 1:
-                uptime: int | None = entry.uptime_ms[0]
-                ctx = SetContext(entry.exporter, entry.dialect, entry.domain, entry.export_ns[0],
-                                 uptime if entry.dialect == "netflow9" else None)  # fmt: skip
+    def _classify(self, datagrams: list[bytes], exporters: list[str]) -> _Pass:
+        n = len(datagrams)
+        lengths = np.fromiter(map(len, datagrams), np.int64, n)
+        starts = np.cumsum(lengths) - lengths
+        joined = b"".join(datagrams) + PAD
+        buf = np.frombuffer(joined, np.uint8)
+        w = walk(buf, starts, lengths)
+        names = list(dict.fromkeys(exporters))
+        index = {name: i for i, name in enumerate(names)}
+        exporter_id = np.fromiter(map(index.__getitem__, exporters), np.int64, n)
+        dg = w.set_datagram
+        ipfix = (w.version[dg] == IPFIX).astype(np.int64)
+        set_keys = ((exporter_id[dg] * 2 + ipfix) << 48) | (w.domain[dg] << 16) | w.set_id
+        unique, key_index = np.unique(set_keys, return_inverse=True)
+        templates: list[CompiledTemplate | None] = []
+        kind_of_key = np.empty(unique.shape[0], dtype=np.int64)
+        length_of_key = np.zeros(unique.shape[0], dtype=np.int64)
+        for i, key in enumerate(unique.tolist()):
+            ident, domain = key & 0xFFFF, (key >> 16) & 0xFFFFFFFF
+            version = IPFIX if (key >> 48) & 1 else NETFLOW9
+            exporter = names[key >> 49]
+            ct = None
+            if ident < 256:
+                kind = CONTROL if ident in CONTROL_SETS[version] else SLOW
             else:
-                counts = np.array(entry.counts, dtype=np.int64)
-                export = np.repeat(np.array(entry.export_ns, dtype=np.int64), counts)
-                ups = np.repeat(np.array(entry.uptime_ms, dtype=np.int64), counts)
-                ctx = SetContext(entry.exporter, entry.dialect, entry.domain, export,
-                                 ups if entry.dialect == "netflow9" else None)  # fmt: skip
-            out.append(to_batch(arr, entry.ct, ctx, self.cache, entry.dialect))
-        return out
+                dialect: Dialect = "ipfix" if version == IPFIX else "netflow9"
+                ct = self.cache.compiled((exporter, dialect, domain, ident), compile_template)
+                kind = SLOW
+                if ct is not None and ct.fixed and ct.record_length:
+                    length_of_key[i] = ct.record_length
+                    kind = OPTIONS if ct.template.options else FLOW if ct.is_flow else SLOW
+            templates.append(ct)
+            kind_of_key[i] = kind
+        key_index = key_index.reshape(-1)
+        kinds = kind_of_key[key_index]
+        per_record = length_of_key[key_index]
+        fast, may_change = self._decide(w, kinds, per_record, n)
+        first_set = np.searchsorted(w.set_datagram, np.arange(n + 1))
+        return _Pass(w, joined, buf, starts, exporters, kinds, per_record, templates, key_index,
+                     first_set, fast, may_change)  # fmt: skip
+
+    @staticmethod
+    def _decide(w: Walked, kinds: I64, per_record: I64, n: int) -> tuple[Mask, Mask]:
+        """Which datagrams may be fast, and which of those have template or options sets (to
+        be checked for refreshes, in order)."""
+        dg = w.set_datagram
+        counted = kinds <= OPTIONS
+        per_set = np.where(counted, (w.set_length - 4) // np.maximum(per_record, 1), 0)
+        records = np.bincount(dg, np.where(kinds == FLOW, per_set, 0), minlength=n)
+        options = np.bincount(dg, np.where(kinds == OPTIONS, per_set, 0), minlength=n)
+        sets = np.bincount(dg, minlength=n)
+        slow_sets = np.bincount(dg, kinds == SLOW, minlength=n) > 0
+        control = np.bincount(dg, (kinds == OPTIONS) | (kinds == CONTROL), minlength=n) > 0
+        v9 = w.version == NETFLOW9
+        known = v9 | (w.version == IPFIX)
+        count_ok = ~v9 | (
+            (w.count == records)
+            | (w.count == records + options)
+            | (w.count == sets)
+            | (control & (w.count > records + options))
+        )
+        fast = known & w.ok & ~slow_sets & count_ok
+        return fast, fast & control
+
+    def _refreshes(self, p: _Pass, k: int) -> bool:
+        """Whether every template, options template and options data set of datagram ``k``
+        repeats the one remembered under the cache's present generation."""
+        generation = self.cache.generation
+        for s in range(int(p.first_set[k]), int(p.first_set[k + 1])):
+            if p.kinds[s] in (CONTROL, OPTIONS):
+                key, body = self._refresh_key(p.w, p.joined, p.exporters[k], s)
+                if self._remembered.get(key) != (body, generation):
+                    return False
+        return True
+
+    @staticmethod
+    def _refresh_key(w: Walked, data: bytes, exporter: str, s: int) -> tuple[RefreshKey, bytes]:
+        k = int(w.set_datagram[s])
+        start = int(w.set_offset[s])
+        body = data[start : start + int(w.set_length[s])]
+        first = int.from_bytes(body[4:6], "big") if len(body) >= 6 else -1
+        key = (exporter, int(w.version[k]), int(w.domain[k]), int(w.set_id[s]), first)
+        return key, body
+
+    def _remember(self, p: _Pass, k: int) -> None:
+        """After slow datagram ``k``: remember its control and options data sets."""
+        w = p.w
+        if not w.ok[k] or w.version[k] not in (NETFLOW9, IPFIX):
+            return
+        rows = range(int(p.first_set[k]), int(p.first_set[k + 1]))
+        wanted = [s for s in rows if p.kinds[s] in (CONTROL, OPTIONS)]
+        if not wanted:
+            return
+        if len(self._remembered) >= MAX_REMEMBERED:
+            self._remembered.clear()
+        generation = self.cache.generation
+        for s in wanted:
+            key, body = self._refresh_key(w, p.joined, p.exporters[k], s)
+            self._remembered[key] = (body, generation)
+
+    # -- decoding a run of fast datagrams -----------------------------------------------------
+
+    def _decode(self, p: _Pass, datagrams: list[bytes], first: int, end: int) -> FastRun:
+        w = p.w
+        dg = w.set_datagram
+        lo, hi = np.searchsorted(dg, [first, end]).tolist()
+        kinds = p.kinds[lo:hi]
+        flow = np.flatnonzero(kinds == FLOW) + lo
+        batches: list[FlowBatch] = []
+        records = np.zeros(end - first, dtype=np.int64)
+        options = np.zeros(end - first, dtype=np.int64)
+        if flow.size:
+            length = p.per_record[flow]
+            counts = (w.set_length[flow] - 4) // length
+            np.add.at(records, dg[flow] - first, counts)
+            order = np.argsort(p.key_index[flow], kind="stable")
+            flow, length, counts = flow[order], length[order], counts[order]
+            keys = p.key_index[flow]
+            bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
+            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+                batch = self._gather(p, flow[a:b], int(length[a]), counts[a:b])
+                if len(batch):
+                    batches.append(batch)
+        opts = np.flatnonzero(kinds == OPTIONS) + lo
+        if opts.size:
+            np.add.at(options, dg[opts] - first, (w.set_length[opts] - 4) // p.per_record[opts])
+        advance = (records + options).tolist()
+        marks = []
+        for i, k in enumerate(range(first, end)):
+            dialect = "ipfix" if w.version[k] == IPFIX else "netflow9"
+            step = advance[i] if dialect == "ipfix" else 1
+            mark = SequenceMark(dialect, p.exporters[k], int(w.domain[k]), int(w.sequence[k]), step)
+            marks.append(mark)
+        nbytes = sum(len(d) for d in datagrams[first:end])
+        return FastRun(batches, end - first, nbytes, int(records.sum()), marks)
+
+    def _gather(self, p: _Pass, sets: I64, length: int, counts: I64) -> FlowBatch:
+        """The records of data sets of one template and exporter, decoded together."""
+        w = p.w
+        ct = p.templates[int(p.key_index[sets[0]])]
+        assert ct is not None  # FLOW sets have a compiled template
+        total = int(counts.sum())
+        first_record = np.repeat(w.set_offset[sets] + 4, counts)
+        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        record_start = first_record + within * length
+        rows = p.buf[record_start[:, None] + np.arange(length)]  # (total, length), contiguous
+        arr = rows.view(ct.dtype).reshape(-1)
+        k = w.set_datagram[sets]
+        first_dg = int(k[0])
+        exporter = p.exporters[first_dg]
+        version = int(w.version[first_dg])
+        dialect: Dialect = "ipfix" if version == IPFIX else "netflow9"
+        export = np.repeat(w.secs[k] * 1_000_000_000, counts)
+        uptime = np.repeat(w.uptime_ms[k], counts) if version == NETFLOW9 else None
+        ctx = SetContext(exporter, dialect, int(w.domain[first_dg]), export, uptime)
+        return to_batch(arr, ct, ctx, self.cache, dialect)

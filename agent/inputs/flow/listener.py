@@ -43,7 +43,7 @@ from pathlib import Path
 from agent.inputs.flow.addresses import ZoneResolver
 from agent.inputs.flow.apps import AppTable
 from agent.inputs.flow.archive import ArchiveTap, FlowArchive
-from agent.inputs.flow.bulk import BulkDecoder
+from agent.inputs.flow.bulk import BulkDecoder, FastRun
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.detect import FlowDetector
 from agent.inputs.flow.dispatch import decode_datagram
@@ -66,7 +66,7 @@ MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (n
 DETECT_MAX_DELAY_S = 1.0  # batches wait at most this long (while traffic flows) for detection
 MAX_DRAIN = 256  # datagrams read per wake-up of a socket before the others get a turn
 MAX_DATAGRAM = 65535
-BULK_ROWS = 2048  # kept records decoded at once at the latest ...
+BULK_DATAGRAMS = 64  # kept datagrams decoded at once at the latest ...
 BULK_DELAY_S = 0.05  # ... or this long after the first was kept
 
 
@@ -95,8 +95,6 @@ class FlowInput(ListenerInput):
         self.wire = ctx.metrics.stage(ctx.name, "ingest")  # what arrives from exporters
         self.cache = TemplateCache(config.max_templates)
         self.bulk = BulkDecoder(self.cache)
-        self._kept_datagrams = 0  # deferred to self.bulk, not counted in stats yet
-        self._kept_bytes = 0
         self._flush_timer: asyncio.TimerHandle | None = None
         self.loss = LossTracker()
         self.stats = FlowInputStats()
@@ -149,6 +147,9 @@ class FlowInput(ListenerInput):
         """Decode one datagram and account for it now (replays, tests; whatever the socket
         path kept is decoded first)."""
         self.flush_received()
+        return self._decode_now(data, exporter, now_ns)
+
+    def _decode_now(self, data: bytes, exporter: str, now_ns: int) -> DecodeResult:
         result = decode_datagram(data, exporter, self.cache, now_ns)
         stats = self.stats
         for reason, count in result.errors.items():
@@ -172,32 +173,27 @@ class FlowInput(ListenerInput):
         return result
 
     def receive(self, data: bytes, exporter: str, now_ns: int) -> None:
-        """The socket path: keep the datagram for bulk decoding when it qualifies (see
-        :mod:`agent.inputs.flow.bulk`), else decode it now. Call :meth:`flush_received`
-        when the socket is drained."""
-        deferred = self.bulk.defer(data, exporter)
-        if deferred is None:
-            self.handle_datagram(data, exporter, now_ns)
-            return
-        lost = self.loss.observe(deferred.sequence)
-        if lost:
-            self.wire.dropped("export_loss", lost)
-        self._kept_datagrams += 1
-        self._kept_bytes += len(data)
+        """The socket path: keep the datagram for bulk decoding (see
+        :mod:`agent.inputs.flow.bulk`). Call :meth:`flush_received` when the socket is
+        drained."""
+        self.bulk.add(data, exporter, now_ns)
 
     def flush_received(self) -> None:
-        """Decode and account for the datagrams kept by :meth:`receive`."""
-        if not self._kept_datagrams:
-            return
-        datagrams, nbytes = self._kept_datagrams, self._kept_bytes
-        self._kept_datagrams = self._kept_bytes = 0
-        batches = self.bulk.flush()
-        self.wire.received(sum(len(b) for b in batches), nbytes)
-        for batch in batches:
-            if len(batch):
-                self._accept(batch)
-        self.stats.datagram_bytes += nbytes
-        self.stats.datagrams += datagrams  # last, as in handle_datagram
+        """Decode and account for the datagrams kept by :meth:`receive`, in arrival order."""
+        if len(self.bulk):
+            self.bulk.run(self._account_fast, self._decode_now)
+
+    def _account_fast(self, run: FastRun) -> None:
+        observe = self.loss.observe
+        for mark in run.marks:
+            lost = observe(mark)
+            if lost:
+                self.wire.dropped("export_loss", lost)
+        self.wire.received(run.records, run.nbytes)
+        for batch in run.batches:
+            self._accept(batch)
+        self.stats.datagram_bytes += run.nbytes
+        self.stats.datagrams += run.datagrams  # last, as in _decode_now
 
     def _accept(self, batch: FlowBatch) -> None:
         n = len(batch)
@@ -304,7 +300,8 @@ class FlowInput(ListenerInput):
 
     def _drain(self, sock: socket.socket) -> None:
         """Read what is waiting (at most ``MAX_DRAIN`` datagrams); decode what was kept once it
-        is ``BULK_ROWS`` records, or ``BULK_DELAY_S`` after (a trickle is decoded together)."""
+        is ``BULK_DATAGRAMS`` datagrams, or ``BULK_DELAY_S`` after (a trickle is decoded
+        together)."""
         recvfrom = sock.recvfrom
         receive = self.receive
         clock = time.time_ns
@@ -319,9 +316,9 @@ class FlowInput(ListenerInput):
                     break
                 receive(data, str(address[0]), clock())
         finally:
-            if self.bulk.rows >= BULK_ROWS:
+            if len(self.bulk) >= BULK_DATAGRAMS:
                 self.flush_received()
-            elif self._kept_datagrams and self._flush_timer is None:
+            elif len(self.bulk) and self._flush_timer is None:
                 loop = asyncio.get_running_loop()
                 self._flush_timer = loop.call_later(BULK_DELAY_S, self._timed_flush)
 

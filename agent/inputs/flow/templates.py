@@ -37,7 +37,9 @@ class Template:
 
 class TemplateCache:
     """Templates and options-record state of every exporter. Bounded: beyond ``max_templates``
-    the oldest template is forgotten (the exporter resends templates periodically)."""
+    the oldest template is forgotten (the exporter resends templates periodically).
+    ``generation`` goes up on every change (a template added, changed or forgotten, a new
+    sampling rate or init time); storing what is already there is not a change."""
 
     def __init__(self, max_templates: int = 65536) -> None:
         self.max_templates = max_templates
@@ -46,6 +48,7 @@ class TemplateCache:
         self._init_ms: dict[DomainKey, int] = {}
         self._compiled: dict[TemplateKey, Any] = {}
         self._raw: dict[TemplateKey, bytes] = {}
+        self.generation = 0
 
     def __len__(self) -> int:
         return len(self._templates)
@@ -62,13 +65,17 @@ class TemplateCache:
         if old != template:
             self._compiled.pop(key, None)
             self._raw.pop(key, None)
+            self.generation += 1
         while len(self._templates) > self.max_templates:
             self._forget(next(iter(self._templates)))
 
     def _forget(self, key: TemplateKey) -> bool:
         self._compiled.pop(key, None)
         self._raw.pop(key, None)
-        return self._templates.pop(key, None) is not None
+        if self._templates.pop(key, None) is None:
+            return False
+        self.generation += 1
+        return True
 
     def seen_raw(self, key: TemplateKey, raw: bytes) -> bool:
         """Whether ``raw`` is the exact template record already stored under ``key`` (an
@@ -109,16 +116,22 @@ class TemplateCache:
         self, exporter: str, dialect: Dialect, domain: int, sampler: int | None, rate: int
     ) -> None:
         table = self._sampling.setdefault((exporter, dialect, domain), {})
+        before = dict(table)
         table[DEFAULT_SAMPLER if sampler is None else sampler] = rate
         if sampler is not None:
             table.setdefault(DEFAULT_SAMPLER, rate)
+        if table != before:
+            self.generation += 1
 
     def sampling(self, exporter: str, dialect: Dialect, domain: int) -> dict[int, int]:
         """Sampler id -> rate (key -1: the exporter's rate when records name no sampler)."""
         return self._sampling.get((exporter, dialect, domain), {})
 
     def set_init_ms(self, exporter: str, dialect: Dialect, domain: int, init_ms: int) -> None:
-        self._init_ms[(exporter, dialect, domain)] = init_ms
+        key = (exporter, dialect, domain)
+        if self._init_ms.get(key) != init_ms:
+            self._init_ms[key] = init_ms
+            self.generation += 1
 
     def init_ms(self, exporter: str, dialect: Dialect, domain: int) -> int | None:
         return self._init_ms.get((exporter, dialect, domain))
