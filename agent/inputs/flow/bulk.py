@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,7 @@ import numpy.typing as npt
 from agent.inputs.flow.compiled import CompiledTemplate, compile_template
 from agent.inputs.flow.data_sets import SetContext, to_batch
 from agent.inputs.flow.records import FlowBatch
-from agent.inputs.flow.result import SequenceMark
+from agent.inputs.flow.result import DecodeResult
 from agent.inputs.flow.templates import Dialect, TemplateCache
 from agent.inputs.flow.walk import IPFIX, MIN_LENGTH, NETFLOW9, Walked, walk
 
@@ -43,10 +44,10 @@ I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
 PAD = bytes(MIN_LENGTH)  # so that header reads of the shortest buffer stay inside it
 CONTROL_SETS = {NETFLOW9: (0, 1), IPFIX: (2, 3)}  # template and options template sets
-MAX_REMEMBERED = 4096  # control sets remembered for refresh detection; cleared when full
+MAX_REMEMBERED = 4096  # template/options parts remembered (refresh detection); cleared when full
 FLOW, OPTIONS, CONTROL, SLOW = 0, 1, 2, 3  # kinds of set
-RefreshKey = tuple[str, int, int, int, int]  # exporter, version, domain, set id, first word
-Slow = Callable[[bytes, str, int], object]  # datagram, exporter, receive time (ns)
+RefreshKey = tuple[str, int, int, bytes]  # exporter, version, domain, template/options sets
+Slow = Callable[[bytes, str, int], DecodeResult]  # datagram, exporter, receive time (ns)
 
 
 @dataclass
@@ -57,7 +58,19 @@ class FastRun:
     datagrams: int
     nbytes: int
     records: int
-    marks: list[SequenceMark]
+    streams: list[Stream]  # sequence numbers per exporter stream, in arrival order
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Sequence numbers of one (protocol, exporter, source id) and how far each datagram
+    advances the exporter's counter (see :class:`~agent.inputs.flow.result.SequenceMark`)."""
+
+    protocol: str
+    exporter: str
+    source_id: int
+    sequences: I64
+    advances: I64
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class _Pass:
     buf: npt.NDArray[np.uint8]  # the same bytes
     starts: I64
     exporters: list[str]
+    exporter_id: I64  # per datagram: the same, as numbers
     kinds: I64  # per set
     per_record: I64  # per set: record length (FLOW and OPTIONS sets), else 0
     templates: list[CompiledTemplate | None]  # per distinct set key
@@ -76,6 +90,8 @@ class _Pass:
     first_set: I64  # per datagram (and one past the last): index of its first set
     fast: Mask  # per datagram: may be decoded in bulk (refreshes still to be checked)
     may_change: Mask  # per datagram: fast if its template and options sets are refreshes
+    records: I64  # per datagram: flow records
+    sets: I64  # per datagram: sets
 
 
 class BulkDecoder:
@@ -84,7 +100,7 @@ class BulkDecoder:
         self.datagrams: list[bytes] = []
         self.exporters: list[str] = []
         self.times: list[int] = []  # when each was received (ns)
-        self._remembered: dict[RefreshKey, tuple[bytes, int]] = {}
+        self._remembered: dict[RefreshKey, tuple[int, int]] = {}  # -> generation, records
 
     def __len__(self) -> int:
         return len(self.datagrams)
@@ -118,8 +134,7 @@ class BulkDecoder:
                 continue
             if k > done:
                 fast(self._decode(p, datagrams, done, k))
-            slow(datagrams[k], exporters[k], times[k])
-            self._remember(p, k)
+            self._remember(p, k, slow(datagrams[k], exporters[k], times[k]))
             done = k + 1
             if self.cache.generation != generation:
                 return done
@@ -163,69 +178,61 @@ class BulkDecoder:
         key_index = key_index.reshape(-1)
         kinds = kind_of_key[key_index]
         per_record = length_of_key[key_index]
-        fast, may_change = self._decide(w, kinds, per_record, n)
+        fast, may_change, records, sets = self._decide(w, kinds, per_record, n)
         first_set = np.searchsorted(w.set_datagram, np.arange(n + 1))
-        return _Pass(w, joined, buf, starts, exporters, kinds, per_record, templates, key_index,
-                     first_set, fast, may_change)  # fmt: skip
+        return _Pass(w, joined, buf, starts, exporters, exporter_id, kinds, per_record, templates,
+                     key_index, first_set, fast, may_change, records, sets)  # fmt: skip
 
     @staticmethod
-    def _decide(w: Walked, kinds: I64, per_record: I64, n: int) -> tuple[Mask, Mask]:
-        """Which datagrams may be fast, and which of those have template or options sets (to
-        be checked for refreshes, in order)."""
+    def _decide(w: Walked, kinds: I64, per_record: I64, n: int) -> tuple[Mask, Mask, I64, I64]:
+        """Which datagrams may be fast, which of those have template or options sets (to be
+        checked for refreshes, in order), and per datagram its flow records and sets."""
         dg = w.set_datagram
-        counted = kinds <= OPTIONS
-        per_set = np.where(counted, (w.set_length - 4) // np.maximum(per_record, 1), 0)
-        records = np.bincount(dg, np.where(kinds == FLOW, per_set, 0), minlength=n)
-        options = np.bincount(dg, np.where(kinds == OPTIONS, per_set, 0), minlength=n)
+        per_set = np.where(kinds == FLOW, (w.set_length - 4) // np.maximum(per_record, 1), 0)
+        records = np.bincount(dg, per_set, minlength=n).astype(np.int64)
         sets = np.bincount(dg, minlength=n)
         slow_sets = np.bincount(dg, kinds == SLOW, minlength=n) > 0
         control = np.bincount(dg, (kinds == OPTIONS) | (kinds == CONTROL), minlength=n) > 0
         v9 = w.version == NETFLOW9
         known = v9 | (w.version == IPFIX)
-        count_ok = ~v9 | (
-            (w.count == records)
-            | (w.count == records + options)
-            | (w.count == sets)
-            | (control & (w.count > records + options))
-        )
+        # RFC 3954 counts every record, some exporters count flowsets, softflowd only data
+        # records; with template or options sets the count is checked with the refresh
+        count_ok = ~v9 | control | (w.count == records) | (w.count == sets)
         fast = known & w.ok & ~slow_sets & count_ok
-        return fast, fast & control
+        return fast, fast & control, records, sets
 
     def _refreshes(self, p: _Pass, k: int) -> bool:
-        """Whether every template, options template and options data set of datagram ``k``
-        repeats the one remembered under the cache's present generation."""
-        generation = self.cache.generation
-        for s in range(int(p.first_set[k]), int(p.first_set[k + 1])):
-            if p.kinds[s] in (CONTROL, OPTIONS):
-                key, body = self._refresh_key(p.w, p.joined, p.exporters[k], s)
-                if self._remembered.get(key) != (body, generation):
-                    return False
-        return True
+        """Whether the template, options template and options data sets of datagram ``k``
+        repeat those of a datagram decoded the ordinary way, without errors, while the cache
+        had its present generation (and, for NetFlow v9, the record count still adds up)."""
+        found = self._remembered.get(self._refresh_key(p, k))
+        if found is None or found[0] != self.cache.generation:
+            return False
+        if p.w.version[k] != NETFLOW9:
+            return True
+        records = int(p.records[k])
+        return int(p.w.count[k]) in (records + found[1], records, int(p.sets[k]))
 
     @staticmethod
-    def _refresh_key(w: Walked, data: bytes, exporter: str, s: int) -> tuple[RefreshKey, bytes]:
-        k = int(w.set_datagram[s])
-        start = int(w.set_offset[s])
-        body = data[start : start + int(w.set_length[s])]
-        first = int.from_bytes(body[4:6], "big") if len(body) >= 6 else -1
-        key = (exporter, int(w.version[k]), int(w.domain[k]), int(w.set_id[s]), first)
-        return key, body
-
-    def _remember(self, p: _Pass, k: int) -> None:
-        """After slow datagram ``k``: remember its control and options data sets."""
+    def _refresh_key(p: _Pass, k: int) -> RefreshKey:
+        """Exporter, version, domain and the bytes of the template and options sets."""
         w = p.w
-        if not w.ok[k] or w.version[k] not in (NETFLOW9, IPFIX):
-            return
-        rows = range(int(p.first_set[k]), int(p.first_set[k + 1]))
-        wanted = [s for s in rows if p.kinds[s] in (CONTROL, OPTIONS)]
-        if not wanted:
-            return
+        bodies = []
+        for s in range(int(p.first_set[k]), int(p.first_set[k + 1])):
+            if p.kinds[s] in (CONTROL, OPTIONS):
+                start = int(w.set_offset[s])
+                bodies.append(p.joined[start : start + int(w.set_length[s])])
+        return p.exporters[k], int(w.version[k]), int(w.domain[k]), b"".join(bodies)
+
+    def _remember(self, p: _Pass, k: int, result: DecodeResult) -> None:
+        """After slow datagram ``k``: remember its template and options sets, when they were
+        read without errors, with the records they count."""
+        if result.errors or not p.fast[k] or not p.may_change[k]:
+            return  # only a fast-looking datagram with such sets can be a refresh later
         if len(self._remembered) >= MAX_REMEMBERED:
             self._remembered.clear()
-        generation = self.cache.generation
-        for s in wanted:
-            key, body = self._refresh_key(w, p.joined, p.exporters[k], s)
-            self._remembered[key] = (body, generation)
+        counted = result.templates_learned + result.other_records
+        self._remembered[self._refresh_key(p, k)] = (self.cache.generation, counted)
 
     # -- decoding a run of fast datagrams -----------------------------------------------------
 
@@ -253,15 +260,31 @@ class BulkDecoder:
         opts = np.flatnonzero(kinds == OPTIONS) + lo
         if opts.size:
             np.add.at(options, dg[opts] - first, (w.set_length[opts] - 4) // p.per_record[opts])
-        advance = (records + options).tolist()
-        marks = []
-        for i, k in enumerate(range(first, end)):
-            dialect = "ipfix" if w.version[k] == IPFIX else "netflow9"
-            step = advance[i] if dialect == "ipfix" else 1
-            mark = SequenceMark(dialect, p.exporters[k], int(w.domain[k]), int(w.sequence[k]), step)
-            marks.append(mark)
+        streams = self._streams(p, first, end, records + options)
         nbytes = sum(len(d) for d in datagrams[first:end])
-        return FastRun(batches, end - first, nbytes, int(records.sum()), marks)
+        return FastRun(batches, end - first, nbytes, int(records.sum()), streams)
+
+    @staticmethod
+    def _streams(p: _Pass, first: int, end: int, data_records: I64) -> list[Stream]:
+        w = p.w
+        ipfix = w.version[first:end] == IPFIX
+        advances = np.where(ipfix, data_records, 1)  # IPFIX counts data records, v9 datagrams
+        keys = ((p.exporter_id[first:end] * 2 + ipfix) << 32) | w.domain[first:end]
+        if (keys == keys[0]).all():
+            bounds, order = [0, end - first], np.arange(end - first)
+        else:
+            order = np.argsort(keys, kind="stable")
+            changes = np.flatnonzero(keys[order][1:] != keys[order][:-1]) + 1
+            bounds = [0, *changes.tolist(), end - first]
+        out = []
+        for a, b in pairwise(bounds):
+            rows = order[a:b]
+            k = first + int(rows[0])
+            protocol = "ipfix" if ipfix[rows[0]] else "netflow9"
+            sequences = w.sequence[first:end][rows]
+            out.append(Stream(protocol, p.exporters[k], int(w.domain[k]), sequences,
+                              advances[rows]))  # fmt: skip
+        return out
 
     def _gather(self, p: _Pass, sets: I64, length: int, counts: I64) -> FlowBatch:
         """The records of data sets of one template and exporter, decoded together."""

@@ -184,9 +184,9 @@ class FlowInput(ListenerInput):
             self.bulk.run(self._account_fast, self._decode_now)
 
     def _account_fast(self, run: FastRun) -> None:
-        observe = self.loss.observe
-        for mark in run.marks:
-            lost = observe(mark)
+        for stream in run.streams:
+            lost = self.loss.observe_run(stream.protocol, stream.exporter, stream.source_id,
+                                         stream.sequences, stream.advances)  # fmt: skip
             if lost:
                 self.wire.dropped("export_loss", lost)
         self.wire.received(run.records, run.nbytes)

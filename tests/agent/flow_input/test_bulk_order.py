@@ -110,7 +110,7 @@ def _outcome(flow: FlowInput, batches: list[FlowBatch]) -> tuple[object, ...]:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=120), drain=st.integers(1, 200))
 def test_bulk_equals_one_by_one(picks: list[int], drain: int, tmp_path: Path) -> None:
