@@ -295,7 +295,8 @@ class BulkDecoder:
         first_record = np.repeat(w.set_offset[sets] + 4, counts)
         within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         record_start = first_record + within * length
-        rows = p.buf[record_start[:, None] + np.arange(length)]  # (total, length), contiguous
+        windows = np.lib.stride_tricks.sliding_window_view(p.buf, length)  # a view, no copy
+        rows = windows[record_start]  # (total, length), one row copied per record
         arr = rows.view(ct.dtype).reshape(-1)
         k = w.set_datagram[sets]
         first_dg = int(k[0])
