@@ -15,6 +15,7 @@ import pytest
 
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.listener import FlowInput
+from agent.inputs.flow.records import FlowBatch
 from agent.plugin import PluginContext
 from campusguard.config.loader import load_yaml
 from campusguard.inventory import DEMO_WHDV
@@ -56,6 +57,8 @@ def flow_input(tmp_path: Path) -> FlowInput:
 def test_export_decodes_to_the_model(protocol: str, tmp_path: Path) -> None:
     gateway = GatewayExporter("127.0.0.1", 9, protocol)  # type: ignore[arg-type]
     flows = flow_input(tmp_path)
+    batches: list[FlowBatch] = []
+    flows.add_observer(batches.append)
     now_ms = int(time.time() * 1000)
     sent = []
     for second in range(4):
@@ -63,7 +66,7 @@ def test_export_decodes_to_the_model(protocol: str, tmp_path: Path) -> None:
         sent += records
         for data in gateway.datagrams_for(records, now_ms + second * 1000):
             flows.handle_datagram(data, "127.0.0.1", time.time_ns())
-    got = [r for b in flows._pending for r in b.iter_dicts()]
+    got = [r for b in batches for r in b.iter_dicts()]
     assert flows.stats.errors == {} and flows.loss.lost() == 0
     assert [(r["src_addr"], r["dst_addr"], r["src_port"], r["dst_port"], r["proto"],
              r["bytes"], r["packets"]) for r in got] == [

@@ -254,9 +254,8 @@ class BulkDecoder:
             keys = p.key_index[flow]
             bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1], True])
             for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-                batch = self._gather(p, flow[a:b], int(length[a]), counts[a:b])
-                if len(batch):
-                    batches.append(batch)
+                if counts[a:b].any():  # sets shorter than a record hold only padding
+                    batches.append(self._gather(p, flow[a:b], int(length[a]), counts[a:b]))
         opts = np.flatnonzero(kinds == OPTIONS) + lo
         if opts.size:
             np.add.at(options, dg[opts] - first, (w.set_length[opts] - 4) // p.per_record[opts])

@@ -2,16 +2,17 @@
 
 Each configured address gets a UDP socket with a large receive buffer (``SO_RCVBUFFORCE`` when
 the process may, else ``SO_RCVBUF``), watched by the event loop (``add_reader``); when it is
-readable, up to ``MAX_DRAIN`` datagrams are read in one go. NetFlow v9 / IPFIX datagrams made
-only of data sets of known fixed-length templates are kept by a
-:class:`~agent.inputs.flow.bulk.BulkDecoder` and decoded together when the socket is drained
-(numpy's overhead is then paid per template and drain, not per data set); any other datagram
-is decoded on the spot by :func:`~agent.inputs.flow.dispatch.decode_datagram` (pure, never
-raises), after what was kept. Either way the columnar batches go to the rollup and to any
-observers.
-Unless ``detect.enabled`` is false, a :class:`~agent.inputs.flow.detect.FlowDetector` is one
-of them: its ``security_event`` metrics go out through the same emitter as the rollups. Any
-protocol is accepted on any port: the version word decides.
+readable, up to ``MAX_DRAIN`` datagrams are read in one go. Datagrams are kept by a
+:class:`~agent.inputs.flow.bulk.BulkDecoder` and decoded together once ``BULK_DATAGRAMS`` are
+kept, or ``BULK_DELAY_S`` after the first: NetFlow v9 / IPFIX datagrams of known fixed-length
+templates in one vectorised pass, any other datagram on its own by
+:func:`~agent.inputs.flow.dispatch.decode_datagram` (pure, never raises), in arrival order.
+The columnar batches go to any observers and are gathered: every ``ANALYSE_ROWS`` records
+(or ``DETECT_MAX_DELAY_S`` while detections are on, and at every rollup boundary) they are
+joined once and go to the rollup and, unless ``detect.enabled`` is false, to a
+:class:`~agent.inputs.flow.detect.FlowDetector`, whose ``security_event`` metrics go out
+through the same emitter as the rollups. Any protocol is accepted on any port: the version
+word decides.
 
 The template cache is loaded from ``<data_dir>/flow/<name>/templates.json`` at start, so the
 first data datagram after a restart decodes, and written back (atomically) every
@@ -61,9 +62,9 @@ from campusguard.state_file import read_state, set_aside, write_state
 log = logging.getLogger("campusguard.agent.flow")
 
 BatchObserver = Callable[[FlowBatch], None]
-ROLLUP_BATCH_ROWS = 4096  # records gathered before they are rolled up together
+ANALYSE_ROWS = 16384  # records gathered before they are rolled up and checked together
 MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (not running)
-DETECT_MAX_DELAY_S = 1.0  # batches wait at most this long (while traffic flows) for detection
+DETECT_MAX_DELAY_S = 1.0  # ... or at most this long (while traffic flows) with detections on
 MAX_DRAIN = 256  # datagrams read per wake-up of a socket before the others get a turn
 MAX_DATAGRAM = 65535
 BULK_DATAGRAMS = 64  # kept datagrams decoded at once at the latest ...
@@ -109,12 +110,9 @@ class FlowInput(ListenerInput):
         self._emit: Emitter | None = None
         self.held_events: list[Metric] = []  # detections made while not running
         self.detector: FlowDetector | None = None
-        self._detect_pending: list[FlowBatch] = []
-        self._detect_rows = 0
-        self._detect_last = -DETECT_MAX_DELAY_S
+        self._analysed_at = -DETECT_MAX_DELAY_S  # monotonic time of the last analysis
         if config.detect.enabled:
             self.detector = FlowDetector(config.detect, ctx.inventory)
-            self.add_observer(self._detect)
         self.archive: ArchiveTap | None = None
         if config.archive.enabled:
             where = config.archive.directory
@@ -203,8 +201,10 @@ class FlowInput(ListenerInput):
         stats.records_by_protocol[key] = stats.records_by_protocol.get(key, 0) + n
         self._pending.append(batch)
         self._pending_rows += n
-        if self._pending_rows >= ROLLUP_BATCH_ROWS:
-            self._roll_pending()
+        if self._pending_rows >= ANALYSE_ROWS or (
+            self.detector is not None and time.monotonic() - self._analysed_at >= DETECT_MAX_DELAY_S
+        ):
+            self._analyse()
         for observer in self._observers:
             try:
                 observer(batch)
@@ -212,27 +212,26 @@ class FlowInput(ListenerInput):
                 log.exception("flow %s: observer %r failed", self.ctx.name, observer)
                 self.wire.error("observer")
 
-    def _detect(self, batch: FlowBatch) -> None:
-        """Observer: gather batches and run the detections on them together (after
-        ``ROLLUP_BATCH_ROWS`` records or ``DETECT_MAX_DELAY_S``, as numpy's per-call overhead
-        would otherwise be paid per datagram)."""
-        self._detect_pending.append(batch)
-        self._detect_rows += len(batch)
-        now = time.monotonic()
-        if self._detect_rows >= ROLLUP_BATCH_ROWS or now - self._detect_last >= DETECT_MAX_DELAY_S:
-            self.flush_detections()
-
-    def flush_detections(self) -> None:
-        """Run the detections on the gathered batches and emit the events (held until
-        :meth:`run` attaches an emitter, at most ``MAX_HELD_EVENTS``; the rest are counted as
-        ``dropped{reason="detect_backlog"}``)."""
-        pending, self._detect_pending, self._detect_rows = self._detect_pending, [], 0
-        self._detect_last = time.monotonic()
-        if self.detector is None or not pending:
+    def _analyse(self) -> None:
+        """Roll up and run the detections on the batches received so far, joined once (numpy's
+        per-call overhead is then paid per few thousand records, not per datagram). Security
+        events go out at once (held until :meth:`run` attaches an emitter, at most
+        ``MAX_HELD_EVENTS``; the rest are counted as ``dropped{reason="detect_backlog"}``)."""
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        self._analysed_at = time.monotonic()
+        if not pending:
+            return
+        frame = FlowBatch.concat(pending, "mixed", "mixed")
+        try:
+            self.rollup.add(frame)
+        except Exception:  # a bug must not stop the listener: count it, keep receiving
+            log.exception("flow %s: rollup failed", self.ctx.name)
+            self.wire.error("rollup")
+        if self.detector is None:
             return
         try:
-            events = self.detector.observe(FlowBatch.concat(pending, "mixed", "mixed"))
-        except Exception:  # a bug must not stop the listener: count it, keep receiving
+            events = self.detector.observe(frame)
+        except Exception:
             log.exception("flow %s: detection failed", self.ctx.name)
             self.wire.error("detect")
             return
@@ -246,21 +245,13 @@ class FlowInput(ListenerInput):
         if len(events) > room:
             self.wire.dropped("detect_backlog", len(events) - max(0, room))
 
-    def _roll_pending(self) -> None:
-        """Roll the batches received so far up in one go (numpy's per-call overhead is then
-        paid per few thousand records, not per datagram)."""
-        pending, self._pending, self._pending_rows = self._pending, [], 0
-        if not pending:
-            return
-        try:
-            self.rollup.add(FlowBatch.concat(pending, "mixed", "mixed"))
-        except Exception:  # a bug must not stop the listener: count it, keep receiving
-            log.exception("flow %s: rollup failed", self.ctx.name)
-            self.wire.error("rollup")
+    def flush_detections(self) -> None:
+        """Analyse what was received so far now (see :meth:`_analyse`)."""
+        self._analyse()
 
     def flush_rollup(self, start_ns: int, end_ns: int, stamp_ns: int) -> list[Metric]:
         """The rollup metrics of ``[start_ns, end_ns)``, stamped ``stamp_ns``; resets."""
-        self._roll_pending()
+        self._analyse()
         metrics = self.rollup.flush(start_ns, end_ns)
         for metric in metrics:
             metric.time_ns = stamp_ns
