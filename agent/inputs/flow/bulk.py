@@ -110,6 +110,12 @@ class BulkDecoder:
         self.exporters.append(exporter)
         self.times.append(now_ns)
 
+    def extend(self, datagrams: list[bytes], exporters: list[str], now_ns: int) -> None:
+        """Keep datagrams received together (at ``now_ns``)."""
+        self.datagrams += datagrams
+        self.exporters += exporters
+        self.times += [now_ns] * len(datagrams)
+
     def run(self, fast: Callable[[FastRun], None], slow: Slow) -> None:
         """Decode what was added: runs of fast datagrams go to ``fast``, the others one by one
         to ``slow`` (which decodes them the ordinary way), all in arrival order."""

@@ -50,6 +50,7 @@ from agent.inputs.flow.detect import FlowDetector
 from agent.inputs.flow.dispatch import decode_datagram
 from agent.inputs.flow.loss import LossTracker
 from agent.inputs.flow.records import FlowBatch
+from agent.inputs.flow.recv_batch import Reader, open_reader
 from agent.inputs.flow.result import DecodeResult
 from agent.inputs.flow.rollup import FlowRollup
 from agent.inputs.flow.templates import TemplateCache
@@ -66,7 +67,7 @@ ANALYSE_ROWS = 16384  # records gathered before they are rolled up and checked t
 MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (not running)
 DETECT_MAX_DELAY_S = 1.0  # ... or at most this long (while traffic flows) with detections on
 MAX_DRAIN = 256  # datagrams read per wake-up of a socket before the others get a turn
-MAX_DATAGRAM = 65535
+READ_BATCH = 64  # datagrams asked for per system call
 BULK_DATAGRAMS = 64  # kept datagrams decoded at once at the latest ...
 BULK_DELAY_S = 0.05  # ... or this long after the first was kept
 
@@ -289,27 +290,25 @@ class FlowInput(ListenerInput):
 
     # -- sockets and the loop -----------------------------------------------------------------
 
-    def _drain(self, sock: socket.socket) -> None:
-        """Read what is waiting (at most ``MAX_DRAIN`` datagrams); decode what was kept once it
-        is ``BULK_DATAGRAMS`` datagrams, or ``BULK_DELAY_S`` after (a trickle is decoded
-        together)."""
-        recvfrom = sock.recvfrom
-        receive = self.receive
-        clock = time.time_ns
+    def _drain(self, reader: Reader) -> None:
+        """Read what is waiting (at most ``MAX_DRAIN`` datagrams, ``recvmmsg`` when the system
+        has it); decode what was kept once it is ``BULK_DATAGRAMS`` datagrams, or
+        ``BULK_DELAY_S`` after (a trickle is decoded together)."""
+        bulk = self.bulk
         try:
-            for _ in range(MAX_DRAIN):
+            while len(bulk) < MAX_DRAIN:
                 try:
-                    data, address = recvfrom(MAX_DATAGRAM)
-                except (BlockingIOError, InterruptedError):
-                    break
+                    datagrams, senders = reader.read()
                 except OSError:  # e.g. an ICMP error queued on the socket
                     self.wire.error("socket")
                     break
-                receive(data, str(address[0]), clock())
+                if not datagrams:
+                    break
+                bulk.extend(datagrams, senders, time.time_ns())
         finally:
-            if len(self.bulk) >= BULK_DATAGRAMS:
+            if len(bulk) >= BULK_DATAGRAMS:
                 self.flush_received()
-            elif len(self.bulk) and self._flush_timer is None:
+            elif len(bulk) and self._flush_timer is None:
                 loop = asyncio.get_running_loop()
                 self._flush_timer = loop.call_later(BULK_DELAY_S, self._timed_flush)
 
@@ -327,7 +326,7 @@ class FlowInput(ListenerInput):
                 sockets.append(sock)
                 name = sock.getsockname()
                 self.bound.append((str(name[0]), int(name[1])))
-                loop.add_reader(sock.fileno(), self._drain, sock)
+                loop.add_reader(sock.fileno(), self._drain, open_reader(sock, READ_BATCH))
         except BaseException:
             self._close(sockets)
             raise
