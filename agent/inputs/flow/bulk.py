@@ -223,12 +223,14 @@ class BulkDecoder:
     def _refresh_key(p: _Pass, k: int) -> RefreshKey:
         """Exporter, version, domain and the bytes of the template and options sets."""
         w = p.w
-        bodies = []
-        for s in range(int(p.first_set[k]), int(p.first_set[k + 1])):
-            if p.kinds[s] in (CONTROL, OPTIONS):
-                start = int(w.set_offset[s])
-                bodies.append(p.joined[start : start + int(w.set_length[s])])
-        return p.exporters[k], int(w.version[k]), int(w.domain[k]), b"".join(bodies)
+        a, b = int(p.first_set[k]), int(p.first_set[k + 1])
+        kinds = p.kinds[a:b]
+        wanted = (kinds == CONTROL) | (kinds == OPTIONS)
+        starts = w.set_offset[a:b][wanted].tolist()
+        ends = (w.set_offset[a:b] + w.set_length[a:b])[wanted].tolist()
+        joined = p.joined
+        body = b"".join([joined[start:end] for start, end in zip(starts, ends, strict=True)])
+        return p.exporters[k], int(w.version[k]), int(w.domain[k]), body
 
     def _remember(self, p: _Pass, k: int, result: DecodeResult) -> None:
         """After slow datagram ``k``: remember its template and options sets, when they were

@@ -43,58 +43,59 @@ class Walked:
     set_length: I64
 
 
-def be16(buf: U8, at: I64) -> I64:
-    """Big-endian 16-bit values at the offsets ``at``."""
-    return (buf[at].astype(np.int64) << 8) | buf[at + 1]
+V9_HEADER = np.dtype([("version", ">u2"), ("count", ">u2"), ("uptime", ">u4"), ("secs", ">u4"),
+                      ("sequence", ">u4"), ("domain", ">u4")])  # fmt: skip
+IPFIX_HEADER = np.dtype([("version", ">u2"), ("length", ">u2"), ("secs", ">u4"),
+                         ("sequence", ">u4"), ("domain", ">u4"), ("set", ">u4")])  # fmt: skip
 
 
-def be32(buf: U8, at: I64) -> I64:
-    """Big-endian 32-bit values at the offsets ``at``."""
-    return (be16(buf, at) << 16) | be16(buf, at + 2)
+def rows(buf: U8, at: I64, size: int) -> U8:
+    """The ``size`` bytes at each offset ``at``, as contiguous rows (one copy per row)."""
+    windows = np.lib.stride_tricks.sliding_window_view(buf, size)  # a view: no copy
+    return windows[at]
 
 
 def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
     """Walk the datagrams ``buf[starts[i] : starts[i] + lengths[i]]`` (``buf`` holds at least
     ``MIN_LENGTH`` bytes)."""
-    n = starts.shape[0]
     ends = starts + lengths
-    version = np.zeros(n, dtype=np.int64)
     long_enough = lengths >= MIN_LENGTH
-    version[long_enough] = be16(buf, starts[long_enough])
+    heads = rows(buf, np.where(long_enough, starts, 0), MIN_LENGTH)
+    v9_head = heads.view(V9_HEADER).reshape(-1)
+    ipfix_head = heads.view(IPFIX_HEADER).reshape(-1)
+    version = np.where(long_enough, v9_head["version"], 0).astype(np.int64)
     v9 = version == NETFLOW9
     ipfix = version == IPFIX
-    known = v9 | ipfix
-    at = np.where(known, starts, 0)  # header reads stay inside the buffer for the others
-    word2 = np.where(known, be16(buf, at + 2), 0)
-    count = np.where(v9, word2, 0)
-    ok = v9 | (ipfix & (word2 == lengths))
-    uptime = np.where(v9, be32(buf, at + 4), 0)
-    secs = np.where(v9, be32(buf, at + 8), be32(buf, at + 4))
-    sequence = np.where(v9, be32(buf, at + 12), be32(buf, at + 8))
-    domain = np.where(v9, be32(buf, at + 16), be32(buf, at + 12))
-    secs, sequence, domain = (np.where(known, a, 0) for a in (secs, sequence, domain))
+    count = np.where(v9, v9_head["count"], 0).astype(np.int64)
+    ok = v9 | (ipfix & (ipfix_head["length"] == lengths))
+    uptime = np.where(v9, v9_head["uptime"], 0).astype(np.int64)
+    secs = np.where(v9, v9_head["secs"], np.where(ipfix, ipfix_head["secs"], 0)).astype(np.int64)
+    sequence = np.where(v9, v9_head["sequence"], np.where(ipfix, ipfix_head["sequence"], 0))
+    domain = np.where(v9, v9_head["domain"], np.where(ipfix, ipfix_head["domain"], 0))
+    sequence, domain = sequence.astype(np.int64), domain.astype(np.int64)
     pos = starts + np.where(v9, 20, 16)
-    found: list[tuple[I64, I64, I64, I64]] = []
+    found: list[tuple[I64, I64, I64]] = []
     active = np.flatnonzero(ok & (pos < ends))
+    quads = np.lib.stride_tricks.sliding_window_view(buf, 4)
     while active.size:
         p = pos[active]
         room = ends[active] - p
         fits = room >= 4
         ok[active[~fits]] = False
         active, p, room = active[fits], p[fits], room[fits]
-        set_id = be16(buf, p)
-        set_length = be16(buf, p + 2)
+        word = quads[p].view(">u4").reshape(-1).astype(np.int64)  # set id, set length
+        set_length = word & 0xFFFF
         good = (set_length >= 4) & (set_length <= room)
         ok[active[~good]] = False
-        active, p = active[good], p[good]
-        set_id, set_length = set_id[good], set_length[good]
-        found.append((active, p, set_id, set_length))
-        pos[active] = p + set_length
+        active, p, word = active[good], p[good], word[good]
+        found.append((active, p, word))
+        pos[active] = p + (word & 0xFFFF)
         active = active[pos[active] < ends[active]]
     if found:
-        parts = [np.concatenate(column) for column in zip(*found, strict=True)]
-        order = np.lexsort((parts[1], parts[0]))  # by datagram, then by offset
-        dg, offset, ident, length = (part[order] for part in parts)
+        dg, offset, word = (np.concatenate(column) for column in zip(*found, strict=True))
+        order = np.argsort(offset)  # datagrams lie in order: by datagram, then offset
+        dg, offset, word = dg[order], offset[order], word[order]
     else:
-        dg = offset = ident = length = np.zeros(0, dtype=np.int64)
-    return Walked(version, count, uptime, secs, sequence, domain, ok, dg, offset, ident, length)
+        dg = offset = word = np.zeros(0, dtype=np.int64)
+    return Walked(version, count, uptime, secs, sequence, domain, ok, dg, offset, word >> 16,
+                  word & 0xFFFF)  # fmt: skip
