@@ -1,26 +1,31 @@
 """Flow addresses as 16-byte keys (IPv4 as ``::ffff:a.b.c.d``) and their zones in the inventory.
 
 Rollups work on the unique addresses of a batch, never on one Python object per record: the
-keys are viewed as 16-byte void scalars so that ``np.unique`` sorts and groups them, and only
-the unique ones are looked up (through a bounded cache) in the inventory.
+keys are viewed as 16-byte void scalars so that ``np.unique`` sorts and groups them. Zones are
+looked up with numpy over the inventory's zones flattened into intervals
+(:mod:`agent.inputs.flow.zone_table`).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from agent.inputs.flow.records import FlowBatch
+from agent.inputs.flow.zone_table import MAPPED_START, ZoneTable
 from campusguard.inventory.lookup import InventoryIndex
 
 V4_MAPPED: Final = b"\0" * 10 + b"\xff\xff"
 KEY_DTYPE: Final = np.dtype("V16")
 EXTERNAL: Final = -1
+UNASSIGNED: Final = -2
 
 Keys = npt.NDArray[np.void]
+I32 = npt.NDArray[np.int32]
 
 
 def address_rows(batch: FlowBatch) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
@@ -74,11 +79,28 @@ def address_text(key: bytes) -> str:
     return str(ipaddress.IPv6Address(key))
 
 
-class ZoneResolver:
-    """Zone ids of address keys, from the inventory (``-1``: in no zone, i.e. external).
+def split_keys(keys: Keys) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
+    """Which keys are IPv4 (``::ffff:a.b.c.d``) and their values as ``uint32``."""
+    halves = np.ascontiguousarray(keys).view(">u8").reshape(-1, 2)
+    low = halves[:, 1]
+    v4 = (halves[:, 0] == 0) & ((low >> np.uint64(32)) == 0xFFFF)
+    return v4, (low[v4] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
 
-    Zone ids index :attr:`zones`, a list of ``(site, zone)`` that only grows. The cache of
-    address -> zone id is cleared when it reaches ``max_cache`` entries.
+
+def _first_seen(refs: I32) -> list[int]:
+    """The distinct values of ``refs`` in order of first appearance."""
+    distinct, first = np.unique(refs, return_index=True)
+    ordered: list[int] = distinct[np.argsort(first)].tolist()
+    return ordered
+
+
+class ZoneResolver:
+    """Zone ids of addresses, from the inventory (``-1``: in no zone, i.e. external).
+
+    Zone ids index :attr:`zones`, a list of ``(site, zone)`` that only grows; a zone gets its
+    id when first met (in the order of the keys looked up). Lookups are vectorised over a
+    :class:`ZoneTable` built once from the inventory (``max_cache`` is kept for callers; there
+    is no cache to bound any more).
     """
 
     def __init__(self, inventory: InventoryIndex | None, max_cache: int = 1 << 17) -> None:
@@ -86,27 +108,63 @@ class ZoneResolver:
         self.max_cache = max_cache
         self.zones: list[tuple[str, str]] = []
         self._zone_ids: dict[tuple[str, str], int] = {}
-        self._cache: dict[bytes, int] = {}
+        self._table = None if inventory is None else ZoneTable(inventory)
+        refs = 0 if self._table is None else len(self._table.refs)
+        # zone id of every table ref, at ref + 1 (index 0: no zone)
+        self._ids: I32 = np.full(refs + 1, UNASSIGNED, dtype=np.int32)
+        self._ids[0] = EXTERNAL
 
     def zone_id(self, site: str, zone: str) -> int:
         found = self._zone_ids.get((site, zone))
         if found is None:
             found = self._zone_ids[(site, zone)] = len(self.zones)
             self.zones.append((site, zone))
+            ref = None if self._table is None else self._table.ref_ids.get((site, zone))
+            if ref is not None:
+                self._ids[ref + 1] = found
         return found
+
+    def _ids_of(self, refs: I32, in_key_order: Callable[[], I32]) -> I32:
+        ids = self._ids[refs + 1]
+        if (ids == UNASSIGNED).any() and self._table is not None:
+            for ref in _first_seen(in_key_order()):
+                if ref != EXTERNAL:
+                    self.zone_id(*self._table.refs[ref])
+            ids = self._ids[refs + 1]
+        return ids
 
     def zones_of(self, keys: Keys) -> npt.NDArray[np.int32]:
         """The zone id of every key (look up unique keys only: the caller has them)."""
-        out = np.full(keys.shape[0], EXTERNAL, dtype=np.int32)
-        if self.inventory is None:
-            return out
-        if len(self._cache) + keys.shape[0] > self.max_cache:
-            self._cache.clear()
-        for i, key in enumerate(keys.tolist()):
-            found = self._cache.get(key)
-            if found is None:
-                ref = self.inventory.zone_of(address_text(key))
-                found = EXTERNAL if ref is None else self.zone_id(*ref)
-                self._cache[key] = found
-            out[i] = found
-        return out
+        if self._table is None:
+            return np.full(keys.shape[0], EXTERNAL, dtype=np.int32)
+        v4, values = split_keys(keys)
+        refs = np.empty(keys.shape[0], dtype=np.int32)
+        refs[v4] = self._table.refs_v4(values)
+        refs[~v4] = self._table.refs_v6(keys[~v4])
+        return self._ids_of(refs, lambda: refs)
+
+    def zones_of_values(
+        self, values: npt.NDArray[np.uint32], at6: npt.NDArray[np.intp], keys6: Keys
+    ) -> npt.NDArray[np.int32]:
+        """The zone ids of addresses given as IPv4 ``values``, except at positions ``at6``
+        (ascending), whose addresses are the IPv6 ``keys6`` (none of them IPv4-mapped). Zones
+        first met get their ids in the order of the addresses' 16-byte keys."""
+        if self._table is None:
+            return np.full(values.shape[0], EXTERNAL, dtype=np.int32)
+        refs = self._table.refs_v4(values)
+        if at6.shape[0]:
+            refs[at6] = self._table.refs_v6(keys6)
+
+        def in_key_order() -> I32:
+            # 16-byte order: IPv6 keys below ::ffff:0:0, then IPv4, then the other IPv6 keys
+            v4 = np.ones(values.shape[0], dtype=bool)
+            v4[at6] = False
+            halves = np.ascontiguousarray(keys6).view(">u8").reshape(-1, 2)
+            below = (halves[:, 0] == 0) & (halves[:, 1] < np.uint64(MAPPED_START))
+            order6 = np.argsort(keys6, kind="stable")
+            low = below[order6]
+            refs4, refs6 = refs[v4], refs[at6]
+            order4 = np.argsort(values[v4], kind="stable")
+            return np.concatenate([refs6[order6[low]], refs4[order4], refs6[order6[~low]]])
+
+        return self._ids_of(refs, in_key_order)

@@ -16,62 +16,56 @@ So the number of series per interval is bounded by the zones, applications and `
 whatever the traffic. Records with neither side in a zone are counted in
 :attr:`FlowRollup.unzoned_flows` and left out. Records belong to the interval in which they
 were added (the listener's receive time), not to their flow times.
+
+Addresses are kept as the two big-endian 64-bit halves of their 16-byte keys (IPv4 as
+``::ffff:a.b.c.d``); talker and destination rows are appended per batch and reduced in bulk
+(:class:`KeySums`), sorted by key as :meth:`FlowRollup.flush` always reported them. Only
+the per-application sums are kept per zone; the per-zone sums are their totals.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.addresses import (
-    KEY_DTYPE,
-    Keys,
-    ZoneResolver,
-    address_rows,
-    address_text,
-    as_keys,
-    unique_keys,
-)
+from agent.inputs.flow.addresses import KEY_DTYPE, ZoneResolver, address_text, as_keys
 from agent.inputs.flow.apps import OTHER, AppTable
+from agent.inputs.flow.key_sums import KeySums
 from agent.inputs.flow.records import FlowBatch
+from agent.inputs.flow.zone_table import MAPPED_START
 from campusguard.metric import FieldValue, Metric
 
 IN, OUT = 0, 1
 DIRECTIONS = ("in", "out")
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
+MAPPED: Final = np.uint64(MAPPED_START)
+LOW32: Final = np.uint64(0xFFFFFFFF)
+NO_ROWS: Final = np.zeros(0, dtype=np.intp)
+NO_KEYS: Final = np.zeros(0, dtype=KEY_DTYPE)
 
 
 @dataclass
-class _Partial:
-    """Sums for some keys: ``values`` has one row per key (talkers: ``(k, 2, 3)``, in/out x
-    bytes/packets/flows; destinations: ``(k, 3)``)."""
+class _Part:
+    """Sums per address, ordered by 16-byte key (then zone): ``values`` has one row per
+    address (talkers: ``(k, 2, 3)``, in/out x bytes/packets/flows; destinations: ``(k, 3)``)."""
 
-    keys: Keys
+    high: U64
+    low: U64
     zones: I32
     values: U64
 
 
-def _reduce(parts: list[_Partial], with_zone_key: bool) -> _Partial:
-    """One partial with each key once (destinations are keyed by address and zone)."""
-    keys = np.concatenate([p.keys for p in parts])
-    zones = np.concatenate([p.zones for p in parts])
-    values = np.concatenate([p.values for p in parts])
-    if with_zone_key:
-        record = np.empty(keys.shape[0], dtype=[("k", KEY_DTYPE), ("z", np.int32)])
-        record["k"] = keys
-        record["z"] = zones
-        unique, first, inverse = np.unique(record, return_index=True, return_inverse=True)
-        keys, zones = unique["k"], unique["z"]
-    else:
-        keys, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        zones = zones[first]
-    summed = np.zeros((keys.shape[0], *values.shape[1:]), dtype=np.uint64)
-    np.add.at(summed, inverse.reshape(-1), values)
-    return _Partial(keys, zones, summed)
+@dataclass
+class _Sides:
+    """Key halves and zone ids of the addresses of a batch: row 0 sources, row 1 destinations."""
+
+    high: U64
+    low: U64
+    zone: I32
 
 
 def _fields(values: U64, seconds: float) -> dict[str, FieldValue]:
@@ -84,8 +78,24 @@ def _fields(values: U64, seconds: float) -> dict[str, FieldValue]:
     }
 
 
+def _by_zone(zones: I32, values: U64, count: int) -> U64:
+    """``values`` (rows of any shape) summed per zone id, for zone ids ``0 .. count - 1``."""
+    order = np.argsort(zones, kind="stable")
+    ordered = zones[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    out = np.zeros((count, *values.shape[1:]), dtype=np.uint64)
+    out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _text(high: int, low: int) -> str:
+    return address_text(high.to_bytes(8, "big") + low.to_bytes(8, "big"))
+
+
 class FlowRollup:
-    """Accumulates flow batches; :meth:`flush` returns the interval's metrics and resets."""
+    """Accumulates flow batches; :meth:`flush` returns the interval's metrics and resets.
+
+    At most about ``max_pending_rows`` talker and destination rows wait unreduced."""
 
     def __init__(
         self, apps: AppTable, resolver: ZoneResolver, top_n: int = 20,
@@ -96,89 +106,97 @@ class FlowRollup:
         self.top_n = top_n
         self.max_pending_rows = max_pending_rows
         self.unzoned_flows = 0
+        self._talkers = KeySums(max_pending_rows, with_zone=True)  # by address and direction
+        self._destinations = KeySums(max_pending_rows, with_zone=False)  # by address and zone
         self._reset()
 
     def _reset(self) -> None:
-        napps = len(self.apps.names)
-        self._zone: U64 = np.zeros((0, 2, 3), dtype=np.uint64)
-        self._app: U64 = np.zeros((0, 2, napps, 3), dtype=np.uint64)
-        self._talkers: list[_Partial] = []
-        self._destinations: list[_Partial] = []
-        self._pending = 0
+        self._zones = 0
+        # zone x direction x app x (bytes, packets, flows), flattened
+        self._app: U64 = np.zeros(0, dtype=np.uint64)
+        self._talkers.clear()
+        self._destinations.clear()
 
     def _grow(self) -> None:
         zones = len(self.resolver.zones)
-        have = self._zone.shape[0]
-        if zones > have:
-            extra = zones - have
-            self._zone = np.concatenate([self._zone, np.zeros((extra, 2, 3), np.uint64)])
-            pad = np.zeros((extra, *self._app.shape[1:]), np.uint64)
-            self._app = np.concatenate([self._app, pad])
+        if zones > self._zones:
+            per_zone = 2 * len(self.apps.names) * 3
+            extra = np.zeros((zones - self._zones) * per_zone, dtype=np.uint64)
+            self._app = np.concatenate([self._app, extra])
+            self._zones = zones
+
+    def _sides(self, batch: FlowBatch) -> _Sides:
+        n = len(batch)
+        values = np.concatenate([batch.src4, batch.dst4]).astype(np.uint32)
+        high = np.zeros(2 * n, dtype=np.uint64)
+        v6 = np.asarray(batch.ip_version) == 6
+        if not (batch.src6.shape[0] == n and batch.dst6.shape[0] == n and v6.any()):
+            zones = self.resolver.zones_of_values(values, NO_ROWS, NO_KEYS)
+            low = values.astype(np.uint64) | MAPPED
+            return _Sides(high.reshape(2, n), low.reshape(2, n), zones.reshape(2, n))
+        rows6 = np.flatnonzero(v6)
+        at6 = np.concatenate([rows6, rows6 + n])
+        keys6 = np.concatenate([as_keys(batch.src6)[rows6], as_keys(batch.dst6)[rows6]])
+        halves = keys6.view(">u8").reshape(-1, 2).astype(np.uint64)
+        high6, low6 = halves[:, 0], halves[:, 1]
+        mapped = (high6 == 0) & ((low6 >> np.uint64(32)) == 0xFFFF)
+        values[at6[mapped]] = low6[mapped] & LOW32
+        low = values.astype(np.uint64) | MAPPED
+        high[at6] = high6
+        low[at6] = low6
+        zones = self.resolver.zones_of_values(values, at6[~mapped], keys6[~mapped])
+        return _Sides(high.reshape(2, n), low.reshape(2, n), zones.reshape(2, n))
 
     def add(self, batch: FlowBatch) -> None:
         n = len(batch)
         if n == 0:
             return
-        src_rows, dst_rows = address_rows(batch)
-        unique, inverse = unique_keys(np.concatenate([as_keys(src_rows), as_keys(dst_rows)]))
-        zone_of_unique = self.resolver.zones_of(unique)
+        sides = self._sides(batch)
         self._grow()
-        src_i, dst_i = inverse[:n], inverse[n:]
-        src_zone, dst_zone = zone_of_unique[src_i], zone_of_unique[dst_i]
-        values = np.empty((n, 3), dtype=np.uint64)
-        values[:, 0] = batch.bytes
-        values[:, 1] = batch.packets
-        values[:, 2] = 1
-        app = self.apps.classify(batch.proto, batch.src_port, batch.dst_port)
+        src_zone, dst_zone = sides.zone[0], sides.zone[1]
         out_rows = np.flatnonzero(src_zone >= 0)
         in_rows = np.flatnonzero(dst_zone >= 0)
-        self.unzoned_flows += int(n - np.count_nonzero((src_zone >= 0) | (dst_zone >= 0)))
-        talkers = np.zeros((unique.shape[0], 2, 3), dtype=np.uint64)
-        for rows, zone, host, direction in (
-            (out_rows, src_zone, src_i, OUT),
-            (in_rows, dst_zone, dst_i, IN),
-        ):
-            v = values[rows]
-            at_zone: Any = (zone[rows], direction)
-            at_app: Any = (zone[rows], direction, app[rows])
-            at_host: Any = (host[rows], direction)
-            np.add.at(self._zone, at_zone, v)
-            np.add.at(self._app, at_app, v)
-            np.add.at(talkers, at_host, v)
-        hosts = np.flatnonzero(talkers[:, :, 2].any(axis=1))
-        self._talkers.append(_Partial(unique[hosts], zone_of_unique[hosts], talkers[hosts]))
+        both = int(np.count_nonzero(dst_zone[out_rows] >= 0))
+        self.unzoned_flows += n - out_rows.shape[0] - in_rows.shape[0] + both
+        # one row per (record, zoned side): out rows (sources) first, then in rows
+        rows = np.concatenate([out_rows, in_rows])
+        side = np.concatenate([out_rows, in_rows + n])  # in sides' flattened (2, n) arrays
+        peer_side = np.concatenate([out_rows + n, in_rows])
+        zone = sides.zone.reshape(-1)[side]
+        other = sides.zone.reshape(-1)[peer_side]
+        direction = np.full(rows.shape[0], IN, dtype=np.int64)
+        direction[: out_rows.shape[0]] = OUT
+        values = np.empty((3, rows.shape[0]), dtype=np.uint64)
+        values[0] = batch.bytes[rows]
+        values[1] = batch.packets[rows]
+        values[2] = 1
+        app = self.apps.classify(batch.proto[rows], batch.src_port[rows], batch.dst_port[rows])
+        napps = len(self.apps.names)
+        slot = ((zone.astype(np.int64) * 2 + direction) * napps + app) * 3
+        for column in range(3):
+            np.add.at(self._app, slot + column, values[column])
+        high, low = sides.high.reshape(-1), sides.low.reshape(-1)
+        self._talkers.add(high[side], low[side], direction, zone, values)
         # external peers of internal hosts, with the internal side's zone
-        out_ext = out_rows[dst_zone[out_rows] < 0]
-        in_ext = in_rows[src_zone[in_rows] < 0]
-        peer = np.concatenate([dst_i[out_ext], src_i[in_ext]])
-        peer_zone = np.concatenate([src_zone[out_ext], dst_zone[in_ext]])
-        if peer.size:
-            self._destinations.append(
-                _reduce([_Partial(unique[peer], peer_zone, values[np.r_[out_ext, in_ext]])], True)
-            )
-        self._pending += hosts.size + peer.size
-        if self._pending > self.max_pending_rows:
-            self._compact()
-
-    def _compact(self) -> None:
-        if len(self._talkers) > 1:
-            self._talkers = [_reduce(self._talkers, False)]
-        if len(self._destinations) > 1:
-            self._destinations = [_reduce(self._destinations, True)]
-        self._pending = sum(p.keys.shape[0] for p in (*self._talkers, *self._destinations))
+        ext = np.flatnonzero(other < 0)
+        if ext.size:
+            peer = peer_side[ext]
+            self._destinations.add(high[peer], low[peer], zone[ext], None, values[:, ext])
 
     def flush(self, start_ns: int, end_ns: int) -> list[Metric]:
         """The metrics of the interval ``[start_ns, end_ns)`` (stamped ``start_ns``); resets."""
         seconds = (end_ns - start_ns) / 1e9
         out: list[Metric] = []
-        for zone_id, (site, zone) in enumerate(self.resolver.zones[: self._zone.shape[0]]):
+        by_app = self._app.reshape(self._zones, 2, len(self.apps.names), 3)
+        by_zone = by_app.sum(axis=2, dtype=np.uint64)
+        for zone_id, (site, zone) in enumerate(self.resolver.zones[: self._zones]):
             for direction, name in enumerate(DIRECTIONS):
                 tags = {"site": site, "zone": zone, "direction": name}
-                if self._zone[zone_id, direction, 2]:
-                    values = self._zone[zone_id, direction]
+                if by_zone[zone_id, direction, 2]:
+                    values = by_zone[zone_id, direction]
                     out.append(Metric("flow_zone", tags, _fields(values, seconds), start_ns))
-                for app in np.flatnonzero(self._app[zone_id, direction, :, 2]).tolist():
-                    values = self._app[zone_id, direction, app]
+                for app in np.flatnonzero(by_app[zone_id, direction, :, 2]).tolist():
+                    values = by_app[zone_id, direction, app]
                     app_tags = {**tags, "app": self.apps.names[app]}
                     out.append(Metric("flow_app", app_tags, _fields(values, seconds), start_ns))
         out += self._flush_talkers(start_ns, seconds)
@@ -190,23 +208,35 @@ class FlowRollup:
         order = np.argsort(-nbytes.astype(np.float64), kind="stable")
         return order[: self.top_n], order[self.top_n :]
 
+    def _talker_part(self) -> _Part:
+        rows = self._talkers.reduced()  # one row per address and direction, by address
+        assert rows is not None and rows.zone is not None
+        new = np.empty(len(rows), dtype=bool)
+        new[:1] = True
+        new[1:] = (rows.high[1:] != rows.high[:-1]) | (rows.low[1:] != rows.low[:-1])
+        host = np.cumsum(new) - 1
+        starts = np.flatnonzero(new)
+        values = np.zeros((starts.shape[0], 2, 3), dtype=np.uint64)
+        direction = rows.tag.astype(np.intp)
+        values[host, direction] = rows.values.T
+        return _Part(rows.high[starts], rows.low[starts], rows.zone[starts], values)
+
     def _flush_talkers(self, time_ns: int, seconds: float) -> list[Metric]:
-        if not self._talkers:
+        if self._talkers.reduced() is None:
             return []
-        part = _reduce(self._talkers, False)
+        part = self._talker_part()
         top, rest = self._top(part.values[:, :, 0].sum(axis=1))
         out: list[Metric] = []
         for row in top.tolist():
             site, zone = self.resolver.zones[int(part.zones[row])]
-            addr = address_text(part.keys[row].tobytes())
+            addr = _text(int(part.high[row]), int(part.low[row]))
             for direction, name in enumerate(DIRECTIONS):
                 values = part.values[row, direction]
                 if values[2]:
                     tags = {"site": site, "zone": zone, "direction": name, "addr": addr}
                     out.append(Metric("flow_talker", tags, _fields(values, seconds), time_ns))
         if rest.size:
-            others = np.zeros((len(self.resolver.zones), 2, 3), dtype=np.uint64)
-            np.add.at(others, part.zones[rest], part.values[rest])
+            others = _by_zone(part.zones[rest], part.values[rest], len(self.resolver.zones))
             for zone_id, direction in zip(*np.nonzero(others[:, :, 2]), strict=True):
                 site, zone = self.resolver.zones[int(zone_id)]
                 name = DIRECTIONS[int(direction)]
@@ -216,20 +246,21 @@ class FlowRollup:
         return out
 
     def _flush_destinations(self, time_ns: int, seconds: float) -> list[Metric]:
-        if not self._destinations:
+        rows = self._destinations.reduced()  # one row per address and zone, by both
+        if rows is None:
             return []
-        part = _reduce(self._destinations, True)
+        part = _Part(rows.high, rows.low, rows.tag.astype(np.int32), rows.values.T)
         top, rest = self._top(part.values[:, 0])
         out: list[Metric] = []
         for row in top.tolist():
             site, zone = self.resolver.zones[int(part.zones[row])]
-            tags = {"site": site, "zone": zone, "addr": address_text(part.keys[row].tobytes())}
+            addr = _text(int(part.high[row]), int(part.low[row]))
+            tags = {"site": site, "zone": zone, "addr": addr}
             out.append(
                 Metric("flow_destination", tags, _fields(part.values[row], seconds), time_ns)
             )
         if rest.size:
-            others = np.zeros((len(self.resolver.zones), 3), dtype=np.uint64)
-            np.add.at(others, part.zones[rest], part.values[rest])
+            others = _by_zone(part.zones[rest], part.values[rest], len(self.resolver.zones))
             for zone_id in np.flatnonzero(others[:, 2]).tolist():
                 site, zone = self.resolver.zones[zone_id]
                 tags = {"site": site, "zone": zone, "addr": OTHER}
