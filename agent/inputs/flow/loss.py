@@ -92,9 +92,7 @@ class LossTracker:
             previous = self._previous.get(key)
             if key in self._inclusive and previous is not None:
                 before = (sequences - advances) % MODULUS  # each compared with the one before
-                chained = before[0] == previous and bool(
-                    (before[1:] == sequences[:-1]).all()
-                )
+                chained = before[0] == previous and bool((before[1:] == sequences[:-1]).all())
             else:
                 expected = self._expected.get(key)
                 following = (sequences[:-1] + advances[:-1]) % MODULUS
