@@ -1,8 +1,8 @@
 """Security detections on decoded flow batches, written as ``security_event`` metrics.
 
 :class:`FlowDetector` is fed :class:`~agent.inputs.flow.records.FlowBatch` columns. Addresses
-are grouped with numpy (zones and inventory devices are looked up per unique address); the
-per-record rules are boolean masks over the columns, and records are deduplicated per
+are int64 ids whose zone and flags come from a cache (:mod:`agent.inputs.flow.detect_columns`);
+the per-record rules are boolean masks over the columns, and records are deduplicated per
 (source, destination, port, protocol) before any Python object is made. Event types:
 
 - ``port_scan``: distinct destination ports of one destination host from one source in a
@@ -34,28 +34,26 @@ or above 1024), so a busy server answering a client is not a scanner.
 
 from __future__ import annotations
 
-import ipaddress
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.addresses import (
-    KEY_DTYPE,
-    V4_MAPPED,
-    ZoneResolver,
-    address_rows,
-    address_text,
-    as_keys,
-    unique_keys,
+from agent.inputs.flow.addresses import ZoneResolver, address_text
+from agent.inputs.flow.detect_columns import (
+    ALLOWED,
+    DEVICE,
+    LOCAL,
+    AddressCache,
+    Columns,
+    id_of_address,
 )
 from agent.inputs.flow.detect_config import DetectConfig, parse_endpoint
 from agent.inputs.flow.records import FlowBatch
-from agent.inputs.flow.scan_sources import LightSources
-from agent.inputs.origin import local_rows
+from agent.inputs.flow.scan_sources import LightSources, unique_groups
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.metric import FieldValue, Metric
 
@@ -72,35 +70,18 @@ SEVERITY = {
     "iot_outbound": "warning",
     "unauthorised_outbound": "major",
 }
+PLAIN, MGMT_PORT, EXPOSED, IOT_PORT = 1, 2, 4, 8  # port flags
+MGMT_ZONE, IOT_ZONE, DENIED_ZONE = 1, 2, 4  # zone flags
 Mask = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
-Keys = npt.NDArray[np.void]
-
-
-def address_key(text: str) -> bytes:
-    """The 16-byte key of an address (IPv4 as ``::ffff:a.b.c.d``)."""
-    address = ipaddress.ip_address(text)
-    return V4_MAPPED + address.packed if address.version == 4 else address.packed
-
-
-def _sorted_keys(keys: set[bytes]) -> Keys:
-    return np.array(sorted(keys), dtype=KEY_DTYPE)
-
-
-def _member(keys: Keys, table: Keys) -> Mask:
-    """Whether each key is in ``table`` (sorted): one binary search per key."""
-    if table.shape[0] == 0:
-        return np.zeros(keys.shape[0], dtype=bool)
-    at = np.minimum(np.searchsorted(table, keys), table.shape[0] - 1)
-    return np.asarray(table[at] == keys, dtype=bool)
 
 
 @dataclass
 class _Source:
-    """What one source did in the current window."""
+    """What one source did in the current window (destinations as address ids)."""
 
-    ports: dict[tuple[bytes, int], set[int]] = field(default_factory=dict)  # (dst, proto)
-    hosts: dict[tuple[int, int], set[bytes]] = field(default_factory=dict)  # (port, proto)
+    ports: dict[tuple[int, int], set[int]] = field(default_factory=dict)  # (dst, proto)
+    hosts: dict[tuple[int, int], set[int]] = field(default_factory=dict)  # (port, proto)
     items: int = 0
 
 
@@ -109,26 +90,7 @@ class _Flood:
     syns: int = 0
     port: int = 0
     internal: bool = False  # some source is internal
-    sources: set[bytes] = field(default_factory=set)  # at most two: one, or "several"
-
-
-@dataclass
-class _Batch:
-    """A batch's columns as int64 and its addresses as indexes into ``keys``."""
-
-    unique: Keys
-    keys: list[bytes]
-    zone_id: npt.NDArray[np.int32]  # per key, -1 when external
-    zone: list[str]  # zone name per key ("" when external)
-    site: list[str]
-    internal: Mask  # per key: in a zone or a local address (the origin tag)
-    src: I64
-    dst: I64
-    sport: I64
-    dport: I64
-    proto: I64
-    flags: I64
-    packets: I64
+    sources: set[int] = field(default_factory=set)  # at most two: one, or "several"
 
 
 class FlowDetector:
@@ -146,25 +108,35 @@ class FlowDetector:
         self.window_ns = int(config.window * 1e9)
         self.evicted = 0  # sources and flood targets dropped to keep memory bounded
         self.events = 0
-        self._devices: dict[bytes, str] = {}
+        self._devices: dict[int, str] = {}
         if inventory is not None:
             for site in inventory.sites:
                 for device in site.devices:
-                    self._devices.setdefault(address_key(device.address), device.name)
-        self._device_keys = _sorted_keys(set(self._devices))
-        allowed_hosts: set[bytes] = set()
-        self._allowed_pairs: list[tuple[Keys, int]] = []
+                    self._devices.setdefault(id_of_address(device.address), device.name)
+        allowed_hosts: list[int] = []
+        self._allowed_pairs: list[tuple[int, int]] = []
         for item in config.iot_allowed:
             host, port = parse_endpoint(item)
             if port is None:
-                allowed_hosts.add(address_key(host))
+                allowed_hosts.append(id_of_address(host))
             else:
-                self._allowed_pairs.append((_sorted_keys({address_key(host)}), port))
-        self._allowed_hosts = _sorted_keys(allowed_hosts)
+                self._allowed_pairs.append((id_of_address(host), port))
+        self._cache = AddressCache(
+            self.resolver,
+            np.array(list(self._devices), dtype=np.int64),
+            np.array(allowed_hosts, dtype=np.int64),
+        )
+        self._port_flags = np.zeros(1 << 16, dtype=np.uint8)
+        for ports, bit in ((config.plaintext_ports, PLAIN), (config.mgmt_ports, MGMT_PORT),
+                           (config.exposure_ports, EXPOSED), (config.iot_allowed_ports, IOT_PORT)):  # fmt: skip
+            self._port_flags[list(ports)] |= bit
+        self._zone_flags = np.zeros(1, dtype=np.uint8)  # by zone id + 1 (0: external)
         self._window = -1
-        self._sources: OrderedDict[bytes, _Source] = OrderedDict()
-        self._floods: OrderedDict[bytes, _Flood] = OrderedDict()
-        self._reported: set[tuple[str, bytes, str]] = set()
+        self._sources: OrderedDict[int, _Source] = OrderedDict()
+        self._detailed: I64 | None = None  # sorted ids of _sources, None when stale
+        self._floods: OrderedDict[int, _Flood] = OrderedDict()
+        self._reported: set[tuple[str, int, str]] = set()
+        self._seen: set[tuple[str, int, int, int, int]] = set()  # groups of reported events
         self._light = LightSources(
             min(self.config.port_scan_ports, self.config.host_sweep_hosts), self.config.max_sources
         )
@@ -180,214 +152,236 @@ class FlowDetector:
         if window != self._window:
             self._window = window
             self._sources.clear()
+            self._detailed = None
             self._light.clear()
             self._floods.clear()
             self._reported.clear()
+            self._seen.clear()
         if len(batch) == 0:
             return []
-        b = self._columns(batch)
+        c = Columns.of(batch)
+        self._cache.fill(c)
         out: list[Metric] = []
-        self._per_record(b, now, out)
-        self._scans(b, now, out)
-        self._syn_flood(b, now, out)
+        self._per_record(c, now, out)
+        self._scans(c, now, out)
+        self._syn_flood(c, now, out)
         for offset, event in enumerate(out):  # events of one batch with the same tags must not
             event.time_ns = now + offset  # be one point (same series and time) in the store
         self.events += len(out)
         return out
 
-    # -- columns ------------------------------------------------------------------------------
-
-    def _columns(self, batch: FlowBatch) -> _Batch:
-        n = len(batch)
-        src_rows, dst_rows = address_rows(batch)
-        unique, found = unique_keys(np.concatenate([as_keys(src_rows), as_keys(dst_rows)]))
-        inverse = found.astype(np.int64)
-        zone_id = self.resolver.zones_of(unique)
-        zones = self.resolver.zones
-        return _Batch(
-            unique=unique,
-            keys=[bytes(k) for k in unique.tolist()],
-            zone_id=zone_id,
-            zone=[zones[z][1] if z >= 0 else "" for z in zone_id.tolist()],
-            site=[zones[z][0] if z >= 0 else "" for z in zone_id.tolist()],
-            internal=(zone_id >= 0) | local_rows(np.ascontiguousarray(unique).view(np.uint8)),
-            src=inverse[:n],
-            dst=inverse[n:],
-            sport=np.asarray(batch.src_port).astype(np.int64),
-            dport=np.asarray(batch.dst_port).astype(np.int64),
-            proto=np.asarray(batch.proto).astype(np.int64),
-            flags=np.asarray(batch.tcp_flags).astype(np.int64),
-            packets=np.asarray(batch.packets).astype(np.int64),
-        )
-
-    def _in_zones(self, b: _Batch, names: tuple[str, ...]) -> Mask:
-        """Per key: whether it is in a zone of one of these names."""
-        ids = [i for i, (_site, zone) in enumerate(self.resolver.zones) if zone in names]
-        return np.isin(b.zone_id, ids)
-
     # -- stateless rules ----------------------------------------------------------------------
 
-    def _per_record(self, b: _Batch, now: int, out: list[Metric]) -> None:
-        c = self.config
-        internal = b.zone_id >= 0
-        mgmt = self._in_zones(b, (c.mgmt_zone,))
-        managed = mgmt | _member(b.unique, self._device_keys)
-        iot = self._in_zones(b, (c.iot_zone,))
-        denied = self._in_zones(b, c.outbound_denied_zones)
-        allowed_host = _member(b.unique, self._allowed_hosts)
-        tcp_udp = (b.proto == TCP) | (b.proto == UDP)
-        to_managed = managed[b.dst] & tcp_udp
-        plaintext = to_managed & np.isin(b.dport, c.plaintext_ports)
-        self._emit_rows("plaintext_mgmt", b, plaintext, now, out)
-        outside = to_managed & np.isin(b.dport, c.mgmt_ports) & ~mgmt[b.src]
-        self._emit_rows("mgmt_outside_zone", b, outside, now, out)
-        both = SYN | ACK
-        completed = (b.proto == TCP) & (
-            ((b.flags & both) == both) | ((b.flags == 0) & (b.packets >= 3))
-        )
-        exposed = (
-            ~internal[b.src] & internal[b.dst] & completed & np.isin(b.dport, c.exposure_ports)
-        )
-        self._emit_rows("inbound_exposure", b, exposed, now, out)
-        allowed = np.isin(b.dport, c.iot_allowed_ports) | allowed_host[b.dst]
-        for key, port in self._allowed_pairs:
-            allowed |= _member(b.unique, key)[b.dst] & (b.dport == port)
-        self._emit_rows("iot_outbound", b, iot[b.src] & ~allowed, now, out)
-        outbound = denied[b.src] & ~internal[b.dst]
-        self._emit_rows("unauthorised_outbound", b, outbound, now, out)
+    def _zone_kinds(self) -> npt.NDArray[np.uint8]:
+        """Zone flags by zone id + 1 (grows with the resolver's zones)."""
+        zones = self.resolver.zones
+        if self._zone_flags.shape[0] != len(zones) + 1:
+            c = self.config
+            flags = [0] + [
+                (MGMT_ZONE if zone == c.mgmt_zone else 0)
+                | (IOT_ZONE if zone == c.iot_zone else 0)
+                | (DENIED_ZONE if zone in c.outbound_denied_zones else 0)
+                for _site, zone in zones
+            ]
+            self._zone_flags = np.array(flags, dtype=np.uint8)
+        return self._zone_flags
 
-    def _emit_rows(self, kind: str, b: _Batch, mask: Mask, now: int, out: list[Metric]) -> None:
+    def _per_record(self, c: Columns, now: int, out: list[Metric]) -> None:
+        kinds = self._zone_kinds()
+        src_kind, dst_kind = kinds[c.src_zone + 1], kinds[c.dst_zone + 1]
+        port = self._port_flags[c.dport]
+        tcp_udp = (c.proto == TCP) | (c.proto == UDP)
+        to_managed = (((dst_kind & MGMT_ZONE) | (c.dst_flags & DEVICE)) > 0) & tcp_udp
+        if to_managed.any():
+            self._emit_rows("plaintext_mgmt", c, to_managed & ((port & PLAIN) > 0), now, out)
+            outside = to_managed & ((port & MGMT_PORT) > 0) & ((src_kind & MGMT_ZONE) == 0)
+            self._emit_rows("mgmt_outside_zone", c, outside, now, out)
+        exposed = (c.src_zone < 0) & (c.dst_zone >= 0) & ((port & EXPOSED) > 0)
+        exposed &= c.proto == TCP
+        if exposed.any():
+            both = SYN | ACK
+            rows = np.flatnonzero(exposed)
+            flags = c.flags[rows]
+            exposed[rows] = ((flags & both) == both) | ((flags == 0) & (c.packets(rows) >= 3))
+            self._emit_rows("inbound_exposure", c, exposed, now, out)
+        iot = (src_kind & IOT_ZONE) > 0
+        if iot.any():
+            allowed = ((port & IOT_PORT) > 0) | ((c.dst_flags & ALLOWED) > 0)
+            for host, allowed_port in self._allowed_pairs:
+                allowed |= (c.dst == host) & (c.dport == allowed_port)
+            self._emit_rows("iot_outbound", c, iot & ~allowed, now, out)
+        if self.config.outbound_denied_zones:
+            outbound = ((src_kind & DENIED_ZONE) > 0) & (c.dst_zone < 0)
+            self._emit_rows("unauthorised_outbound", c, outbound, now, out)
+
+    def _emit_rows(self, kind: str, c: Columns, mask: Mask, now: int, out: list[Metric]) -> None:
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return
-        groups = np.stack([b.src[rows], b.dst[rows], b.dport[rows], b.proto[rows]], axis=1)
-        unique, counts = np.unique(groups, axis=0, return_counts=True)
-        for (src, dst, port, proto), count in zip(unique.tolist(), counts.tolist(), strict=True):
-            self._event(kind, b, src, dst, port, proto, count, now, out)
+        groups = Counter(
+            zip(c.src[rows].tolist(), c.dst[rows].tolist(), c.dport[rows].tolist(),
+                c.proto[rows].tolist(), strict=True)
+        )  # fmt: skip
+        for (src, dst, port, proto), count in sorted(groups.items()):
+            self._event(kind, c, src, dst, port, proto, count, now, out)
 
     # -- windowed rules -----------------------------------------------------------------------
 
-    def _source(self, key: bytes) -> _Source:
+    def _source(self, key: int) -> _Source:
         state = self._sources.get(key)
         if state is None:
             if len(self._sources) >= self.config.max_sources:
                 self._sources.popitem(last=False)
                 self.evicted += 1
             state = self._sources[key] = _Source()
+            self._detailed = None
         else:
             self._sources.move_to_end(key)
         return state
 
-    def _track(self, state: _Source, dst_key: bytes, port: int, proto: int
-               ) -> tuple[set[int], set[bytes]]:  # fmt: skip
+    def _track(self, state: _Source, dst: int, port: int, proto: int
+               ) -> tuple[set[int], set[int]]:  # fmt: skip
         """Count one (destination, port, protocol) group of a source: the destination's
         ports and the port's hosts so far."""
         if state.items < self.config.max_items_per_source:
-            ports = state.ports.setdefault((dst_key, proto), set())
+            ports = state.ports.setdefault((dst, proto), set())
             hosts = state.hosts.setdefault((port, proto), set())
-            state.items += (port not in ports) + (dst_key not in hosts)
+            state.items += (port not in ports) + (dst not in hosts)
             ports.add(port)
-            hosts.add(dst_key)
+            hosts.add(dst)
             return ports, hosts
         # full: keep counting what is already tracked, track nothing new
-        return state.ports.get((dst_key, proto), set()), state.hosts.get((port, proto), set())
+        return state.ports.get((dst, proto), set()), state.hosts.get((port, proto), set())
 
-    def _scans(self, b: _Batch, now: int, out: list[Metric]) -> None:
-        c = self.config
-        candidate = ((b.proto == TCP) | (b.proto == UDP)) & ~((b.sport < 1024) & (b.dport >= 1024))
+    def _tracked(self, sources: I64) -> Mask:
+        """Whether each source id is tracked in detail."""
+        if not self._sources:
+            return np.zeros(sources.shape[0], dtype=bool)
+        if self._detailed is None:
+            self._detailed = np.sort(np.fromiter(self._sources, np.int64, len(self._sources)))
+        table = self._detailed
+        at = np.minimum(np.searchsorted(table, sources), table.shape[0] - 1)
+        return np.asarray(table[at] == sources, dtype=bool)
+
+    def _scans(self, c: Columns, now: int, out: list[Metric]) -> None:
+        cfg = self.config
+        candidate = ((c.proto == TCP) | (c.proto == UDP)) & ((c.sport >= 1024) | (c.dport < 1024))
         rows = np.flatnonzero(candidate)
         if rows.size == 0:
             return
-        groups = np.unique(
-            np.stack([b.src[rows], b.dst[rows], b.dport[rows], b.proto[rows]], axis=1), axis=0
-        )
+        protos = c.proto[rows].astype(np.int64)
+        groups = unique_groups(c.src[rows], c.dst[rows], c.dport[rows], protos)
         evicted = self._light.evicted
-        now_rows, replay = self._light.split(b.keys, b.unique, groups, self._sources.__contains__)
+        now_rows, replay = self._light.split(groups, self._tracked(groups[1]))
         self.evicted += self._light.evicted - evicted
-        for src_key, dst_key, port, proto in replay:  # a source's earlier groups, in order
-            self._track(self._source(src_key), dst_key, port, proto)
+        for src, dst, port, proto in replay:  # a source's earlier groups, in order
+            self._track(self._source(src), dst, port, proto)
+        if not now_rows.any():
+            return
+        detailed = sorted(zip(*(g[now_rows].tolist() for g in groups[1:]), strict=True))
         touched_ports: set[tuple[int, int, int, int]] = set()
         touched_hosts: set[tuple[int, int, int, int]] = set()
         last_src = -1
         state = _Source()
-        for src, dst, port, proto in groups[now_rows].tolist():  # each source's rows together
+        for src, dst, port, proto in detailed:  # each source's rows together
             if src != last_src:
-                state, last_src = self._source(b.keys[src]), src
-            ports, hosts = self._track(state, b.keys[dst], port, proto)
-            if len(ports) >= c.port_scan_ports:
+                state, last_src = self._source(src), src
+            ports, hosts = self._track(state, dst, port, proto)
+            if len(ports) >= cfg.port_scan_ports:
                 touched_ports.add((src, dst, proto, len(ports)))
-            if len(hosts) >= c.host_sweep_hosts:
+            if len(hosts) >= cfg.host_sweep_hosts:
                 touched_hosts.add((src, port, proto, len(hosts)))
         for src, dst, proto, count in sorted(touched_ports):
-            self._event("port_scan", b, src, dst, 0, proto, count, now, out)
+            self._event("port_scan", c, src, dst, 0, proto, count, now, out)
         for src, port, proto, count in sorted(touched_hosts):
-            self._event("host_sweep", b, src, -1, port, proto, count, now, out)
+            self._event("host_sweep", c, src, -1, port, proto, count, now, out)
 
-    def _syn_flood(self, b: _Batch, now: int, out: list[Metric]) -> None:
-        syn_only = (b.proto == TCP) & ((b.flags & (SYN | ACK | RST | FIN)) == SYN)
+    def _syn_flood(self, c: Columns, now: int, out: list[Metric]) -> None:
+        syn_only = (c.proto == TCP) & ((c.flags & (SYN | ACK | RST | FIN)) == SYN)
         rows = np.flatnonzero(syn_only)
         if rows.size == 0:
             return
         threshold = self.config.syn_flood_rate * self.config.window
+        dst, src = c.dst[rows], c.src[rows]
         targets, first, inverse, counts = np.unique(
-            b.dst[rows], return_index=True, return_inverse=True, return_counts=True
+            dst, return_index=True, return_inverse=True, return_counts=True
         )
-        weights = b.internal[b.src[rows]].astype(np.float64)
-        inside = np.bincount(inverse.reshape(-1), weights, len(targets)) > 0
-        for dst, at, count, internal in zip(
-            targets.tolist(), first.tolist(), counts.tolist(), inside.tolist(), strict=True
-        ):
-            key = b.keys[dst]
-            flood = self._floods.get(key)
+        inside = (c.src_zone[rows] >= 0) | ((c.src_flags[rows] & LOCAL) > 0)
+        internal = np.bincount(inverse.reshape(-1), inside.astype(np.float64), len(targets)) > 0
+        order = np.lexsort((src, dst))  # each target's senders together, sorted
+        pair_new = np.ones(rows.size, dtype=bool)
+        pair_new[1:] = (dst[order][1:] != dst[order][:-1]) | (src[order][1:] != src[order][:-1])
+        senders, sender_dst = src[order][pair_new], dst[order][pair_new]
+        starts = np.searchsorted(sender_dst, targets)
+        for i, (target, at, count, inner) in enumerate(zip(
+            targets.tolist(), first.tolist(), counts.tolist(), internal.tolist(), strict=True
+        )):  # fmt: skip
+            flood = self._floods.get(target)
             if flood is None:
                 if len(self._floods) >= self.config.max_sources:
                     self._floods.popitem(last=False)
                     self.evicted += 1
-                flood = self._floods[key] = _Flood()
+                flood = self._floods[target] = _Flood()
             else:
-                self._floods.move_to_end(key)
+                self._floods.move_to_end(target)
             row = int(rows[at])
             flood.syns += count
-            flood.internal |= internal
-            flood.port = int(b.dport[row])
+            flood.internal |= inner
+            flood.port = int(c.dport[row])
             if len(flood.sources) < 2:
-                senders = np.unique(b.src[rows[b.dst[rows] == dst]])[:2].tolist()
-                flood.sources.update(b.keys[s] for s in senders)
+                start = int(starts[i])
+                chosen = senders[start : start + 2]
+                flood.sources.update(chosen[sender_dst[start : start + 2] == target].tolist())
             if flood.syns >= threshold:
-                src = int(b.src[row]) if len(flood.sources) == 1 else -1
+                sender = int(c.src[row]) if len(flood.sources) == 1 else -1
                 origin = "internal" if flood.internal else "external"
-                self._event("syn_flood", b, src, dst, flood.port, TCP, flood.syns, now, out, origin)
+                self._event("syn_flood", c, sender, target, flood.port, TCP, flood.syns, now,
+                            out, origin)  # fmt: skip
 
     # -- events -------------------------------------------------------------------------------
 
+    def _place(self, c: Columns, address: int) -> tuple[bytes, str, str, bool]:
+        """Key, site, zone ("" when external) and origin (internal or not) of an address."""
+        key, zone_id, local = self._cache.place(c, address)
+        site, zone = self.resolver.zones[zone_id] if zone_id >= 0 else ("", "")
+        return key, site, zone, zone_id >= 0 or local
+
     def _event(
-        self, kind: str, b: _Batch, src: int, dst: int, port: int, proto: int, count: int,
+        self, kind: str, c: Columns, src: int, dst: int, port: int, proto: int, count: int,
         now: int, out: list[Metric], origin: str = "",
     ) -> None:  # fmt: skip
         """One event unless (kind, source, target) was reported in this window.
-        ``src``/``dst`` index ``b.keys``; -1: several sources / several destinations.
+        ``src``/``dst`` are address ids of this batch; -1: several sources / destinations.
         ``origin`` defaults to the source's (internal when ``src`` is -1)."""
-        src_key = b.keys[src] if src >= 0 else b""
-        dst_key = b.keys[dst] if dst >= 0 else b""
-        device = self._devices.get(dst_key)
-        dst_text = address_text(dst_key) if dst >= 0 else "*"
+        seen = (kind, src, dst, port, proto)
+        if seen in self._seen:  # this group was already reported: skip making its target
+            return
+        if len(self._seen) >= 4 * self.config.max_sources:
+            self._seen.clear()  # only a shortcut
+        device = self._devices.get(dst) if dst >= 0 else None
+        dst_place = self._place(c, dst) if dst >= 0 else (b"", "", "", False)
+        dst_text = address_text(dst_place[0]) if dst >= 0 else "*"
         target = device or (dst_text if dst >= 0 else f"{_proto_name(proto)}/{port}")
         if kind in ("plaintext_mgmt", "mgmt_outside_zone", "inbound_exposure", "iot_outbound"):
             target = f"{target}:{port}/{_proto_name(proto)}"
-        mark = (kind, src_key, target)
+        mark = (kind, src, target)
         if mark in self._reported:
+            self._seen.add(seen)
             return
         if len(self._reported) >= 4 * self.config.max_sources:
             self._reported.clear()  # bounded; at worst an event is repeated within a window
+            self._seen.clear()
         self._reported.add(mark)
-        src_text = address_text(src_key) if src >= 0 else "several"
+        self._seen.add(seen)
+        src_place = self._place(c, src) if src >= 0 else (b"", "", "", True)
+        src_text = address_text(src_place[0]) if src >= 0 else "several"
         if not origin:
-            origin = "internal" if src < 0 or b.internal[src] else "external"
+            origin = "internal" if src_place[3] else "external"
         tags = {"type": kind, "severity": SEVERITY[kind], "origin": origin}
-        side = src if src >= 0 and b.zone[src] else dst
-        if side >= 0 and b.zone[side]:
-            tags["site"] = b.site[side]
-            tags["zone"] = b.zone[side]
+        side = src_place if src_place[2] else dst_place
+        if side[2]:
+            tags["site"] = side[1]
+            tags["zone"] = side[2]
         if device is not None:
             tags["device"] = device
         fields: dict[str, FieldValue] = {

@@ -3,39 +3,81 @@
 A source can only reach a port-scan or host-sweep threshold once it has at least
 ``threshold = min(port_scan_ports, host_sweep_hosts)`` distinct (destination, port, protocol)
 groups in the window. :class:`LightSources` counts the groups of each source below that
-(with repeats across batches, so the count is an upper bound) and keeps their groups in
-numpy chunks instead of the detector's per-source sets. When a source's count reaches the
-threshold, its kept groups are handed back, in arrival order, to be tracked in detail from
-then on, so the result is the same as tracking every group from the start.
+(with repeats across batches, so the count is an upper bound) in numpy arrays (source ids
+sorted, count, generation, last-touched stamp) and keeps their groups in numpy chunks instead
+of the detector's per-source sets. When a source's count reaches the threshold, its kept
+groups are handed back, in arrival order, to be tracked in detail from then on, so the result
+is the same as tracking every group from the start.
 
-Light sources are an LRU of at most ``max_sources`` (an evicted one forgets its count and its
-kept groups, as the detector's own LRU forgets state); each entry has a generation number that
+Light sources are at most ``max_sources``: above that, the least recently touched are evicted
+(an evicted one forgets its count and its kept groups, as the detector's own LRU forgets
+state) and counted in :attr:`LightSources.evicted`; each entry has a generation number that
 marks its kept groups, so a forgotten entry's groups are never replayed, and they are dropped
 when the chunks grow past ``max_rows``.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.addresses import Keys
+from agent.inputs.flow.detect_columns import V6_BIT, mix
 
 I64 = npt.NDArray[np.int64]
-Group = tuple[bytes, bytes, int, int]  # source key, destination key, port, protocol
+Mask = npt.NDArray[np.bool_]
+Group = tuple[int, int, int, int]  # source id, destination id, port, protocol
+Groups = tuple[I64, I64, I64, I64, I64]  # source key, source id, destination id, port, protocol
+_LOW = np.uint64((1 << 24) - 1)
+_LOW39 = (1 << 39) - 1
+
+
+def source_keys(src: I64) -> I64:
+    """The light-source key (below 2**40) of source ids: an IPv4 id itself, an IPv6 id's low
+    39 bits plus 2**39. Two IPv6 sources may share a key; they are then counted together,
+    which only makes them tracked in detail sooner."""
+    return np.where(src < V6_BIT, src, (src & _LOW39) | (1 << 39))
+
+
+def unique_groups(src: I64, dst: I64, port: I64, proto: I64) -> Groups:
+    """The distinct (source key, source, destination, port, protocol) rows, sorted by source
+    key, each source's rows together.
+
+    Rows are sorted by a 64-bit key: the 40-bit source key, then 24 bits mixed from the rest;
+    the result is checked against the columns, and an unlucky collision falls back to an exact
+    (slower) sort."""
+    if src.shape[0] == 0:
+        return src, src, dst, port, proto
+    k = source_keys(src)
+    rest = mix(mix(dst.astype(np.uint64)) ^ ((port << 8) | proto).astype(np.uint64))
+    key = (k.astype(np.uint64) << np.uint64(24)) | (rest & _LOW)
+    order = np.argsort(key)
+    key = key[order]
+    s, d, p, r = src[order], dst[order], port[order], proto[order]
+    new = np.empty(key.shape[0], dtype=bool)
+    new[0] = True
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    heads = np.flatnonzero(new)
+    first = heads[np.cumsum(new) - 1]
+    same = (s == s[first]) & (d == d[first]) & (p == p[first]) & (r == r[first])
+    together = np.array_equal(s[1:] != s[:-1], (key[1:] >> 24) != (key[:-1] >> 24))
+    if not (together and bool(same.all())):
+        order = np.lexsort((proto, port, dst, src, k))
+        s, d, p, r = src[order], dst[order], port[order], proto[order]
+        new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1]) | (p[1:] != p[:-1]) | (r[1:] != r[:-1])
+        heads = np.flatnonzero(new)
+    s = s[heads]
+    return source_keys(s), s, d[heads], p[heads], r[heads]
 
 
 @dataclass
 class _Chunk:
-    src: Keys
-    dst: Keys
+    src: I64
+    dst: I64
     port: npt.NDArray[np.uint16]
     proto: npt.NDArray[np.uint8]
-    generation: npt.NDArray[np.uint32]
+    generation: I64
 
 
 class LightSources:
@@ -47,62 +89,107 @@ class LightSources:
         self.clear()
 
     def clear(self) -> None:
-        self._entries: OrderedDict[bytes, list[int]] = OrderedDict()  # key -> [count, gen]
+        self.ids = np.zeros(0, dtype=np.int64)  # sorted source ids
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.generations = np.zeros(0, dtype=np.int64)
+        self.stamps = np.zeros(0, dtype=np.int64)  # batch number << 32 | rank in the batch
         self._chunks: list[_Chunk] = []
         self._rows = 0
         self._generation = 0
+        self._tick = 0
 
-    def split(self, keys: list[bytes], unique: Keys, groups: I64,
-              tracked: Callable[[bytes], bool]) -> tuple[npt.NDArray[np.bool_], list[Group]]:  # fmt: skip
-        """``groups`` (rows of source index, destination index, port, protocol into
-        ``keys``/``unique``, sorted): which rows to track in detail now, and the earlier
-        groups of sources that crossed the threshold in this batch (to track first)."""
-        sources, counts = np.unique(groups[:, 0], return_counts=True)
-        detailed: list[int] = []
-        crossing: list[int] = []  # generations of the sources that cross now
-        generations = np.zeros(sources.shape[0], dtype=np.uint32)
-        entries = self._entries
-        for i, (source, count) in enumerate(zip(sources.tolist(), counts.tolist(), strict=True)):
-            key = keys[source]
-            if tracked(key):
-                detailed.append(source)
-                continue
-            entry = entries.get(key)
-            if entry is None:
-                if len(entries) >= self.max_sources:
-                    entries.popitem(last=False)
-                    self.evicted += 1
-                self._generation += 1
-                entry = entries[key] = [0, self._generation]
-            else:
-                entries.move_to_end(key)
-            entry[0] += count
-            if entry[0] >= self.threshold:
-                detailed.append(source)
-                if entry[0] > count:
-                    crossing.append(entry[1])
-                del entries[key]
-            else:
-                generations[i] = entry[1]
-        now = np.isin(groups[:, 0], detailed)
-        replay = self._take(crossing) if crossing else []
-        light = groups[~now]
-        if light.shape[0]:
-            at = np.searchsorted(sources, light[:, 0])
-            self._keep(_Chunk(unique[light[:, 0]], unique[light[:, 1]],
-                              light[:, 2].astype(np.uint16), light[:, 3].astype(np.uint8),
-                              generations[at]))  # fmt: skip
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def split(self, groups: Groups, tracked: Mask) -> tuple[Mask, list[Group]]:
+        """``groups`` (from :func:`unique_groups`) and whether each group's source is already
+        tracked in detail: which groups to track in detail now, and the earlier groups of
+        sources that crossed the threshold in this batch (to track first)."""
+        key = groups[0]
+        n = key.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=bool), []
+        starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        counts = np.diff(np.append(starts, n))
+        forced = np.logical_or.reduceat(tracked, starts)
+        crossing, generation, wanted = self._count(key[starts], counts, forced)
+        replay = self._take(wanted) if wanted.size else []
+        now = np.repeat(crossing, counts)
+        rest = ~now
+        if rest.any():
+            self._keep(_Chunk(groups[1][rest], groups[2][rest], groups[3][rest].astype(np.uint16),
+                              groups[4][rest].astype(np.uint8),
+                              np.repeat(generation, counts)[rest]))  # fmt: skip
         return now, replay
 
-    def _take(self, generations: list[int]) -> list[Group]:
-        wanted = np.array(generations, dtype=np.uint32)
+    def _count(self, sources: I64, counts: I64, forced: Mask) -> tuple[Mask, I64, I64]:
+        """Add ``counts`` to the (sorted, distinct) ``sources``: which of them cross the
+        threshold (or are ``forced`` to), the generation of each (0 for crossing ones), and the
+        generations of the crossing ones that had kept groups."""
+        self._tick += 1
+        stamp = (self._tick << 32) + np.arange(sources.shape[0], dtype=np.int64)
+        size = self.ids.shape[0]
+        at = np.minimum(np.searchsorted(self.ids, sources), max(size - 1, 0))
+        found = self.ids[at] == sources if size else np.zeros(sources.shape[0], dtype=bool)
+        total = counts.copy()
+        total[found] += self.counts[at[found]]
+        crossing = forced | (total >= self.threshold)
+        generation = np.zeros(sources.shape[0], dtype=np.int64)
+        generation[found] = self.generations[at[found]]
+        wanted = generation[found & crossing]
+        stay = at[found & ~crossing]
+        self.counts[stay] = total[found & ~crossing]
+        self.stamps[stay] = stamp[found & ~crossing]
+        fresh = ~found & ~crossing
+        k = int(np.count_nonzero(fresh))
+        generation[crossing] = 0
+        generation[fresh] = self._generation + 1 + np.arange(k, dtype=np.int64)
+        self._generation += k
+        drop = at[found & crossing]
+        if drop.size:
+            keep = np.ones(size, dtype=bool)
+            keep[drop] = False
+            self.ids, self.counts = self.ids[keep], self.counts[keep]
+            self.generations, self.stamps = self.generations[keep], self.stamps[keep]
+        if k:
+            place = np.searchsorted(self.ids, sources[fresh]) + np.arange(k)
+            old = np.ones(self.ids.shape[0] + k, dtype=bool)
+            old[place] = False
+            self.ids = _merged(self.ids, old, place, sources[fresh])
+            self.counts = _merged(self.counts, old, place, total[fresh])
+            self.generations = _merged(self.generations, old, place, generation[fresh])
+            self.stamps = _merged(self.stamps, old, place, stamp[fresh])
+        over = self.ids.shape[0] - self.max_sources
+        if over > 0:
+            self._evict(over)
+            generation[~_member(sources, self.ids)] = 0
+        return crossing, generation, wanted
+
+    def _evict(self, over: int) -> None:
+        """Drop the ``over`` least recently touched entries."""
+        ticks = self.stamps >> 32
+        per_tick = np.cumsum(np.bincount(ticks))
+        last = int(np.searchsorted(per_tick, over))  # the batch of the last one to go
+        older = ticks < last
+        left = over - int(np.count_nonzero(older))
+        drop = older
+        if left:
+            same = np.flatnonzero(ticks == last)
+            part = np.argpartition(self.stamps[same], left - 1)[:left]
+            drop[same[part]] = True
+        keep = ~drop
+        self.ids, self.counts = self.ids[keep], self.counts[keep]
+        self.generations, self.stamps = self.generations[keep], self.stamps[keep]
+        self.evicted += over
+
+    def _take(self, generations: I64) -> list[Group]:
         out: list[Group] = []
         for chunk in self._chunks:
-            rows = np.flatnonzero(np.isin(chunk.generation, wanted))
+            rows = np.flatnonzero(np.isin(chunk.generation, generations))
             if rows.size:
                 out += zip(
-                    [bytes(k) for k in chunk.src[rows].tolist()],
-                    [bytes(k) for k in chunk.dst[rows].tolist()],
+                    chunk.src[rows].tolist(),
+                    chunk.dst[rows].tolist(),
                     chunk.port[rows].tolist(),
                     chunk.proto[rows].tolist(),
                     strict=True,
@@ -114,12 +201,27 @@ class LightSources:
         self._rows += chunk.generation.shape[0]
         if self._rows <= self.max_rows:
             return
-        live = np.array([entry[1] for entry in self._entries.values()], dtype=np.uint32)
         kept: list[_Chunk] = []
         for old in self._chunks:
-            rows = np.isin(old.generation, live)
+            rows = np.isin(old.generation, self.generations)
             if rows.any():
                 kept.append(_Chunk(old.src[rows], old.dst[rows], old.port[rows],
                                    old.proto[rows], old.generation[rows]))  # fmt: skip
         self._chunks = kept
         self._rows = sum(c.generation.shape[0] for c in kept)
+
+
+def _member(values: I64, table: I64) -> Mask:
+    """Whether each value is in ``table`` (sorted)."""
+    if table.shape[0] == 0:
+        return np.zeros(values.shape[0], dtype=bool)
+    at = np.minimum(np.searchsorted(table, values), table.shape[0] - 1)
+    return np.asarray(table[at] == values, dtype=bool)
+
+
+def _merged(kept: I64, old: Mask, place: I64, added: I64) -> I64:
+    """``kept`` with ``added`` put at ``place`` (``old`` marks where ``kept`` goes)."""
+    out = np.empty(old.shape[0], dtype=np.int64)
+    out[old] = kept
+    out[place] = added
+    return out

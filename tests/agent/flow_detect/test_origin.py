@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.inputs.flow.detect import SYN, address_key
+from agent.inputs.flow.detect import SYN
+from agent.inputs.flow.detect_columns import address_key
 from agent.inputs.l2watch.config import WatchConfig
 from agent.inputs.l2watch.oui import OuiTable
 from agent.inputs.l2watch.parse import OFFER, ArpSeen, DhcpSeen

@@ -14,9 +14,14 @@ from tests.agent.flow_detect.conftest import T0, batch, detector, flow
 
 SOURCES = [f"10.30.0.{i}" for i in range(1, 7)]
 TARGETS = [f"10.1.0.{i}" for i in range(1, 9)]
-flows = st.tuples(
-    st.sampled_from(SOURCES), st.sampled_from(TARGETS), st.integers(1, 40), st.sampled_from([6, 17])
-)
+SOURCES6 = [f"2001:db8:6a:3001::{i}" for i in range(1, 4)]
+TARGETS6 = [f"2001:db8:1::{i}" for i in range(1, 5)]
+flows = st.one_of(
+    st.tuples(st.sampled_from(SOURCES), st.sampled_from(TARGETS), st.integers(1, 40),
+              st.sampled_from([6, 17])),
+    st.tuples(st.sampled_from(SOURCES6), st.sampled_from(TARGETS6), st.integers(1, 40),
+              st.sampled_from([6, 17])),
+)  # fmt: skip
 batches = st.lists(st.lists(flows, min_size=1, max_size=30), min_size=1, max_size=8)
 
 
@@ -51,6 +56,6 @@ def test_kept_groups_are_bounded(inventory: InventoryIndex) -> None:
         rows = [flow(f"10.30.{i}.{j}", "10.1.0.1", 443) for j in range(1, 101)]
         assert det.observe(batch(rows), T0 + i) == []
     assert det._light._rows <= det._light.max_rows == 100 * 50
-    assert len(det._light._entries) <= 100
+    assert len(det._light) <= 100
     assert det._sources == {}
     assert det.evicted == 5000 - 100
