@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from agent.inputs.flow import detect
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.detect_config import DetectConfig
 from agent.inputs.flow.listener import FlowInput
@@ -138,3 +139,21 @@ def test_flow_input_holds_events_until_running_and_can_be_disabled(
     quiet = FlowInput(off, ctx)
     quiet.handle_datagram(_telnet_datagram(), "192.0.2.1", T0)
     assert quiet.detector is None and quiet.held_events == []
+
+
+@pytest.mark.parametrize("max_counted", [500_000, 7])
+def test_flows_exported_again_add_no_ports(
+    inventory: InventoryIndex, max_counted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long flows come again at every active timeout: the same 40 ports, seen ten times, are
+    40 distinct ports (no scan at 50), whether the window remembers the counted groups or has
+    to forget them (a small bound); ten new ports make the scan, with its true count."""
+    monkeypatch.setattr(detect, "MAX_COUNTED", max_counted)
+    det = detector(inventory, port_scan_ports=50, host_sweep_hosts=50)
+    same = batch([flow("10.30.5.7", "10.1.0.10", p) for p in range(40)])
+    for i in range(10):
+        assert det.observe(same, T0 + i) == []
+    assert len(det._counted) <= max(max_counted, 40)
+    more = batch([flow("10.30.5.7", "10.1.0.10", p) for p in range(40, 50)])
+    (scan,) = of_type(det.observe(more, T0 + 10), "port_scan")
+    assert scan.fields["count"] == 50
