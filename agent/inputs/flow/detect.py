@@ -50,16 +50,14 @@ from agent.inputs.flow.detect_columns import (
     AddressCache,
     Columns,
     id_of_address,
-    mix,
 )
 from agent.inputs.flow.detect_config import DetectConfig, parse_endpoint
 from agent.inputs.flow.records import FlowBatch
-from agent.inputs.flow.scan_sources import Groups, LightSources, unique_groups
+from agent.inputs.flow.scan_sources import CountedGroups, LightSources, unique_groups
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.metric import FieldValue, Metric
 
 MEASUREMENT = "security_event"
-MAX_COUNTED = 500_000  # scan groups remembered per window (about 35 MB at most)
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 TCP, UDP = 6, 17
 SEVERITY = {
@@ -139,7 +137,7 @@ class FlowDetector:
         self._floods: OrderedDict[int, _Flood] = OrderedDict()
         self._reported: set[tuple[str, int, str]] = set()
         self._seen: set[tuple[str, int, int, int, int]] = set()  # groups of reported events
-        self._counted: set[int] = set()  # hashes of the scan groups counted in this window
+        self._counted = CountedGroups()  # scan groups counted in this window
         self._light = LightSources(
             min(self.config.port_scan_ports, self.config.host_sweep_hosts), self.config.max_sources
         )
@@ -274,7 +272,7 @@ class FlowDetector:
         if rows.size == 0:
             return
         protos = c.proto[rows].astype(np.int64)
-        groups = self._uncounted(unique_groups(c.src[rows], c.dst[rows], c.dport[rows], protos))
+        groups = self._counted.new(unique_groups(c.src[rows], c.dst[rows], c.dport[rows], protos))
         if groups[0].size == 0:
             return
         evicted = self._light.evicted
@@ -301,27 +299,6 @@ class FlowDetector:
             self._event("port_scan", c, src, dst, 0, proto, count, now, out)
         for src, port, proto, count in sorted(touched_hosts):
             self._event("host_sweep", c, src, -1, port, proto, count, now, out)
-
-    def _uncounted(self, groups: Groups) -> Groups:
-        """The groups not yet counted in this window. A flow exported again (active timeouts,
-        long transfers) adds no distinct port or host, so only new groups go on to be counted;
-        a group is known by a 64-bit hash of its four values (two groups sharing one, about
-        one chance in 30 million at a million groups a window, would count as one). At most
-        ``MAX_COUNTED`` hashes are kept: beyond that they are forgotten, and repeats are
-        counted again (an upper bound, as the light counts always allowed)."""
-        _, src, dst, port, proto = groups
-        hashed = mix(mix(src.astype(np.uint64)) ^ dst.astype(np.uint64))
-        hashed ^= ((port << 8) | proto).astype(np.uint64)
-        keys = mix(hashed).tolist()
-        counted = self._counted
-        if len(counted) + len(keys) > MAX_COUNTED:
-            counted.clear()
-        known = np.fromiter(map(counted.__contains__, keys), bool, len(keys))
-        counted.update(keys)
-        if not known.any():
-            return groups
-        fresh = ~known
-        return (groups[0][fresh], src[fresh], dst[fresh], port[fresh], proto[fresh])
 
     def _syn_flood(self, c: Columns, now: int, out: list[Metric]) -> None:
         syn_only = (c.proto == TCP) & ((c.flags & (SYN | ACK | RST | FIN)) == SYN)

@@ -30,6 +30,7 @@ Mask = npt.NDArray[np.bool_]
 Group = tuple[int, int, int, int]  # source id, destination id, port, protocol
 Groups = tuple[I64, I64, I64, I64, I64]  # source key, source id, destination id, port, protocol
 _LOW = np.uint64((1 << 24) - 1)
+MAX_COUNTED = 500_000  # scan groups remembered per window (about 35 MB at most)
 _LOW39 = (1 << 39) - 1
 
 
@@ -69,6 +70,40 @@ def unique_groups(src: I64, dst: I64, port: I64, proto: I64) -> Groups:
         heads = np.flatnonzero(new)
     s = s[heads]
     return source_keys(s), s, d[heads], p[heads], r[heads]
+
+
+class CountedGroups:
+    """The scan groups counted in this window. A flow exported again (active timeouts, long
+    transfers) adds no distinct port or host, so only new groups go on to be counted; a group
+    is known by a 64-bit hash of its four values (two groups sharing one, about one chance in
+    30 million at a million groups a window, would count as one). At most ``MAX_COUNTED``
+    hashes are kept: beyond that they are forgotten, and repeats are counted again (an upper
+    bound, as the light counts always allowed)."""
+
+    def __init__(self) -> None:
+        self._hashes: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def clear(self) -> None:
+        self._hashes.clear()
+
+    def new(self, groups: Groups) -> Groups:
+        """The groups (from :func:`unique_groups`) not counted before; counts them."""
+        _, src, dst, port, proto = groups
+        hashed = mix(mix(src.astype(np.uint64)) ^ dst.astype(np.uint64))
+        hashed ^= ((port << 8) | proto).astype(np.uint64)
+        keys = mix(hashed).tolist()
+        counted = self._hashes
+        if len(counted) + len(keys) > MAX_COUNTED:
+            counted.clear()
+        known = np.fromiter(map(counted.__contains__, keys), bool, len(keys))
+        counted.update(keys)
+        if not known.any():
+            return groups
+        fresh = ~known
+        return (groups[0][fresh], src[fresh], dst[fresh], port[fresh], proto[fresh])
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.inputs.flow import detect
+from agent.inputs.flow import scan_sources
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.detect_config import DetectConfig
 from agent.inputs.flow.listener import FlowInput
@@ -148,7 +148,7 @@ def test_flows_exported_again_add_no_ports(
     """Long flows come again at every active timeout: the same 40 ports, seen ten times, are
     40 distinct ports (no scan at 50), whether the window remembers the counted groups or has
     to forget them (a small bound); ten new ports make the scan, with its true count."""
-    monkeypatch.setattr(detect, "MAX_COUNTED", max_counted)
+    monkeypatch.setattr(scan_sources, "MAX_COUNTED", max_counted)
     det = detector(inventory, port_scan_ports=50, host_sweep_hosts=50)
     same = batch([flow("10.30.5.7", "10.1.0.10", p) for p in range(40)])
     for i in range(10):
