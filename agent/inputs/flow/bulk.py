@@ -46,6 +46,7 @@ PAD = bytes(MIN_LENGTH)  # so that header reads of the shortest buffer stay insi
 CONTROL_SETS = {NETFLOW9: (0, 1), IPFIX: (2, 3)}  # template and options template sets
 MAX_REMEMBERED = 4096  # template/options parts remembered (refresh detection); cleared when full
 FLOW, OPTIONS, CONTROL, SLOW = 0, 1, 2, 3  # kinds of set
+MAX_PASS = 4096  # datagrams classified together at most
 RefreshKey = tuple[str, int, int, bytes]  # exporter, version, domain, template/options sets
 Slow = Callable[[bytes, str, int], DecodeResult]  # datagram, exporter, receive time (ns)
 
@@ -123,7 +124,9 @@ class BulkDecoder:
         self.datagrams, self.exporters, self.times = [], [], []
         first = 0
         while first < len(datagrams):
-            handled = self._pass(datagrams[first:], exporters[first:], times[first:], fast, slow)
+            end = first + MAX_PASS  # bounded work per pass (and exporter ids below 2**14)
+            handled = self._pass(datagrams[first:end], exporters[first:end], times[first:end],
+                                 fast, slow)  # fmt: skip
             first += handled
 
     # -- one pass -----------------------------------------------------------------------------

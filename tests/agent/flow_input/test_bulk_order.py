@@ -11,9 +11,11 @@ import struct
 from functools import cache
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agent.inputs.flow import bulk as bulk_module
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.listener import FlowInput
 from agent.inputs.flow.records import FlowBatch
@@ -127,3 +129,21 @@ def test_bulk_equals_one_by_one(picks: list[int], drain: int, tmp_path: Path) ->
             bulk.flush_received()
     bulk.flush_received()
     assert _outcome(bulk, bulk_batches) == _outcome(alone, alone_batches)
+
+
+def test_long_runs_are_classified_in_bounded_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_module, "MAX_PASS", 5)
+    items = pool()[:80] * 2
+    alone, alone_batches = _flow(tmp_path / "alone"), list[FlowBatch]()
+    alone.add_observer(alone_batches.append)
+    for data, exporter in items:
+        alone.handle_datagram(data, exporter, 5)
+    bulk, bulk_batches = _flow(tmp_path / "bulk"), list[FlowBatch]()
+    bulk.add_observer(bulk_batches.append)
+    for data, exporter in items:
+        bulk.receive(data, exporter, 5)
+    bulk.flush_received()
+    assert _outcome(bulk, bulk_batches) == _outcome(alone, alone_batches)
+    assert sum(len(b) for b in bulk_batches) > 100
