@@ -10,8 +10,10 @@ Usage: .venv/bin/python -m tests.agent.flow_input.bench_stages [rollup|detect|de
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
+from pathlib import Path
 
 from agent.inputs.flow.addresses import ZoneResolver
 from agent.inputs.flow.apps import AppTable
@@ -21,7 +23,6 @@ from agent.inputs.flow.dispatch import decode_datagram
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.rollup import FlowRollup
 from agent.inputs.flow.templates import TemplateCache
-from bench.flows import stream
 from campusguard.config.loader import load_yaml
 from campusguard.inventory import DEMO_WHDV
 from campusguard.inventory.lookup import InventoryIndex
@@ -30,8 +31,20 @@ from campusguard.inventory.model import Inventory
 BATCH = 4096
 
 
+def _stream() -> list[bytes]:
+    """The cached softflowd stream of ``bench/flows.py`` (made there on first use; loaded by
+    path: ``bench/`` is scripts, not a package)."""
+    path = Path(__file__).resolve().parents[3] / "bench" / "flows.py"
+    spec = importlib.util.spec_from_file_location("campusguard_bench_flows", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    datagrams: list[bytes] = module.stream(20_000, "9")[1]
+    return datagrams
+
+
 def batches() -> list[FlowBatch]:
-    _, datagrams = stream(20_000, "9")
+    datagrams = _stream()
     cache = TemplateCache()
     out: list[FlowBatch] = []
     pending: list[FlowBatch] = []
