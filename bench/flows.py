@@ -18,7 +18,7 @@ one run, on 127.0.0.1 only.
   and the first bad step) to find the highest rate with under 0.1 % loss (records received /
   records sent). If the sender cannot reach a rate, that receiver's figure is the sender's.
 * Offline, records per CPU second on the captured datagrams without sockets: the listener's
-  socket path (256 datagrams kept and decoded at a time, rollups and detections, or rollups
+  socket path (``MAX_DRAIN`` datagrams kept and decoded at a time, rollups and detections, or rollups
   only), and the bulk decoder alone.
 
 ``ratio`` = our loss-free rate / nfcapd's. ``ratio_cpu`` = records handled per CPU second of
@@ -341,12 +341,12 @@ def search(
 
 def offline(datagrams: list[bytes], seconds: float, detect: bool = True) -> tuple[float, float]:
     """Records per CPU second of the listener's socket path without the socket
-    (``FlowInput.extend``-ed 256 datagrams at a time and flushed, as a drain does, the rollup
+    (``FlowInput.extend``-ed ``MAX_DRAIN`` datagrams at a time and flushed, as a drain does, the rollup
     flushed every pass), and of the bulk decoder alone."""
     from agent.inputs.flow.bulk import BulkDecoder, FastRun
     from agent.inputs.flow.config import FlowInputConfig
     from agent.inputs.flow.dispatch import decode_datagram
-    from agent.inputs.flow.listener import FlowInput
+    from agent.inputs.flow.listener import MAX_DRAIN, FlowInput
     from agent.inputs.flow.result import DecodeResult
     from agent.inputs.flow.templates import TemplateCache
     from agent.plugin import PluginContext
@@ -360,8 +360,8 @@ def offline(datagrams: list[bytes], seconds: float, detect: bool = True) -> tupl
     config = FlowInputConfig.model_validate(
         {"type": "flow", "name": "bench", "detect": {"enabled": detect}}
     )
-    exporters = ["127.0.0.1"] * 256
-    chunks = [datagrams[i : i + 256] for i in range(0, len(datagrams), 256)]
+    exporters = ["127.0.0.1"] * MAX_DRAIN
+    chunks = [datagrams[i : i + MAX_DRAIN] for i in range(0, len(datagrams), MAX_DRAIN)]
     with tempfile.TemporaryDirectory() as data_dir:
         ctx = PluginContext("bench", SelfMetrics("agent"), "bench", Path(data_dir), inventory)
         flow = FlowInput(config, ctx)

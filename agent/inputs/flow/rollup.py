@@ -99,7 +99,7 @@ class FlowRollup:
 
     def __init__(
         self, apps: AppTable, resolver: ZoneResolver, top_n: int = 20,
-        max_pending_rows: int = 1 << 18,
+        max_pending_rows: int = 1 << 16,
     ) -> None:  # fmt: skip
         self.apps = apps
         self.resolver = resolver
