@@ -82,6 +82,7 @@ class _Pass:
     joined: bytes  # the datagrams end to end, then PAD
     buf: npt.NDArray[np.uint8]  # the same bytes
     starts: I64
+    lengths: I64
     exporters: list[str]
     exporter_id: I64  # per datagram: the same, as numbers
     kinds: I64  # per set
@@ -93,6 +94,7 @@ class _Pass:
     may_change: Mask  # per datagram: fast if its template and options sets are refreshes
     records: I64  # per datagram: flow records
     sets: I64  # per datagram: sets
+    refresh_keys: dict[int, RefreshKey]  # per datagram that may be a refresh
 
 
 class BulkDecoder:
@@ -159,8 +161,11 @@ class BulkDecoder:
         buf = np.frombuffer(joined, np.uint8)
         w = walk(buf, starts, lengths)
         names = list(dict.fromkeys(exporters))
-        index = {name: i for i, name in enumerate(names)}
-        exporter_id = np.fromiter(map(index.__getitem__, exporters), np.int64, n)
+        if len(names) == 1:  # the usual case: one exporter per socket drain
+            exporter_id = np.zeros(n, dtype=np.int64)
+        else:
+            index = {name: i for i, name in enumerate(names)}
+            exporter_id = np.fromiter(map(index.__getitem__, exporters), np.int64, n)
         dg = w.set_datagram
         ipfix = (w.version[dg] == IPFIX).astype(np.int64)
         set_keys = ((exporter_id[dg] * 2 + ipfix) << 48) | (w.domain[dg] << 16) | w.set_id
@@ -189,8 +194,10 @@ class BulkDecoder:
         per_record = length_of_key[key_index]
         fast, may_change, records, sets = self._decide(w, kinds, per_record, n)
         first_set = np.searchsorted(w.set_datagram, np.arange(n + 1))
-        return _Pass(w, joined, buf, starts, exporters, exporter_id, kinds, per_record, templates,
-                     key_index, first_set, fast, may_change, records, sets)  # fmt: skip
+        keys = self._refresh_keys(w, joined, exporters, kinds, may_change)
+        return _Pass(w, joined, buf, starts, lengths, exporters, exporter_id, kinds, per_record,
+                     templates, key_index, first_set, fast, may_change, records, sets,
+                     keys)  # fmt: skip
 
     @staticmethod
     def _decide(w: Walked, kinds: I64, per_record: I64, n: int) -> tuple[Mask, Mask, I64, I64]:
@@ -214,7 +221,7 @@ class BulkDecoder:
         """Whether the template, options template and options data sets of datagram ``k``
         repeat those of a datagram decoded the ordinary way, without errors, while the cache
         had its present generation (and, for NetFlow v9, the record count still adds up)."""
-        found = self._remembered.get(self._refresh_key(p, k))
+        found = self._remembered.get(p.refresh_keys[k])
         if found is None or found[0] != self.cache.generation:
             return False
         if p.w.version[k] != NETFLOW9:
@@ -223,17 +230,25 @@ class BulkDecoder:
         return int(p.w.count[k]) in (records + found[1], records, int(p.sets[k]))
 
     @staticmethod
-    def _refresh_key(p: _Pass, k: int) -> RefreshKey:
-        """Exporter, version, domain and the bytes of the template and options sets."""
-        w = p.w
-        a, b = int(p.first_set[k]), int(p.first_set[k + 1])
-        kinds = p.kinds[a:b]
-        wanted = (kinds == CONTROL) | (kinds == OPTIONS)
-        starts = w.set_offset[a:b][wanted].tolist()
-        ends = (w.set_offset[a:b] + w.set_length[a:b])[wanted].tolist()
-        joined = p.joined
-        body = b"".join([joined[start:end] for start, end in zip(starts, ends, strict=True)])
-        return p.exporters[k], int(w.version[k]), int(w.domain[k]), body
+    def _refresh_keys(w: Walked, joined: bytes, exporters: list[str], kinds: I64,
+                      may_change: Mask) -> dict[int, RefreshKey]:  # fmt: skip
+        """Per datagram with template or options sets: exporter, version, domain and the
+        bytes of those sets (one pass over the sets of all such datagrams)."""
+        wanted = ((kinds == CONTROL) | (kinds == OPTIONS)) & may_change[w.set_datagram]
+        rows = np.flatnonzero(wanted)
+        if rows.size == 0:
+            return {}
+        owners = w.set_datagram[rows].tolist()
+        starts = w.set_offset[rows].tolist()
+        ends = (w.set_offset[rows] + w.set_length[rows]).tolist()
+        parts: dict[int, list[bytes]] = {}
+        for k, start, end in zip(owners, starts, ends, strict=True):
+            parts.setdefault(k, []).append(joined[start:end])
+        versions, domains = w.version.tolist(), w.domain.tolist()
+        return {
+            k: (exporters[k], versions[k], domains[k], b"".join(bodies))
+            for k, bodies in parts.items()
+        }
 
     def _remember(self, p: _Pass, k: int, result: DecodeResult) -> None:
         """After slow datagram ``k``: remember its template and options sets, when they were
@@ -243,7 +258,7 @@ class BulkDecoder:
         if len(self._remembered) >= MAX_REMEMBERED:
             self._remembered.clear()
         counted = result.templates_learned + result.other_records
-        self._remembered[self._refresh_key(p, k)] = (self.cache.generation, counted)
+        self._remembered[p.refresh_keys[k]] = (self.cache.generation, counted)
 
     # -- decoding a run of fast datagrams -----------------------------------------------------
 
@@ -271,7 +286,7 @@ class BulkDecoder:
         if opts.size:
             np.add.at(options, dg[opts] - first, (w.set_length[opts] - 4) // p.per_record[opts])
         streams = self._streams(p, first, end, records + options)
-        nbytes = sum(len(d) for d in datagrams[first:end])
+        nbytes = int(p.lengths[first:end].sum())
         return FastRun(batches, end - first, nbytes, int(records.sum()), streams)
 
     @staticmethod

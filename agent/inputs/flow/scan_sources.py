@@ -94,15 +94,16 @@ class CountedGroups:
         _, src, dst, port, proto = groups
         hashed = mix(mix(src.astype(np.uint64)) ^ dst.astype(np.uint64))
         hashed ^= ((port << 8) | proto).astype(np.uint64)
-        keys = mix(hashed).tolist()
+        hashes = mix(hashed)
         counted = self._hashes
-        if len(counted) + len(keys) > MAX_COUNTED:
+        if len(counted) + hashes.shape[0] > MAX_COUNTED:
             counted.clear()
-        known = np.fromiter(map(counted.__contains__, keys), bool, len(keys))
-        counted.update(keys)
-        if not known.any():
+        batch = set(hashes.tolist())
+        new = batch - counted
+        counted |= new
+        if len(new) == len(batch):  # a fresh window: nothing counted yet
             return groups
-        fresh = ~known
+        fresh = np.isin(hashes, np.fromiter(new, np.uint64, len(new)))
         return (groups[0][fresh], src[fresh], dst[fresh], port[fresh], proto[fresh])
 
 

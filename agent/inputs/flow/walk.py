@@ -92,8 +92,13 @@ def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
         pos[active] = p + (word & 0xFFFF)
         active = active[pos[active] < ends[active]]
     if found:
+        # step j found the j-th set of each datagram still active: put it at its place
         dg, offset, word = (np.concatenate(column) for column in zip(*found, strict=True))
-        order = np.argsort(offset)  # datagrams lie in order: by datagram, then offset
+        step = np.repeat(np.arange(len(found)), [part[0].shape[0] for part in found])
+        per_datagram = np.bincount(dg, minlength=starts.shape[0])
+        at = (np.cumsum(per_datagram) - per_datagram)[dg] + step
+        order = np.empty_like(at)
+        order[at] = np.arange(at.shape[0])
         dg, offset, word = dg[order], offset[order], word[order]
     else:
         dg = offset = word = np.zeros(0, dtype=np.int64)
