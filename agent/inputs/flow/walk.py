@@ -81,16 +81,19 @@ def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
         p = pos[active]
         room = ends[active] - p
         fits = room >= 4
-        ok[active[~fits]] = False
-        active, p, room = active[fits], p[fits], room[fits]
+        if not fits.all():  # (checks that usually pass cost no copies)
+            ok[active[~fits]] = False
+            active, p, room = active[fits], p[fits], room[fits]
         word = quads[p].view(">u4").reshape(-1).astype(np.int64)  # set id, set length
         set_length = word & 0xFFFF
         good = (set_length >= 4) & (set_length <= room)
-        ok[active[~good]] = False
-        active, p, word = active[good], p[good], word[good]
+        if not good.all():
+            ok[active[~good]] = False
+            active, p, word, set_length = active[good], p[good], word[good], set_length[good]
         found.append((active, p, word))
-        pos[active] = p + (word & 0xFFFF)
-        active = active[pos[active] < ends[active]]
+        end = p + set_length
+        pos[active] = end
+        active = active[end < ends[active]]
     if found:
         # step j found the j-th set of each datagram still active: put it at its place
         dg, offset, word = (np.concatenate(column) for column in zip(*found, strict=True))
