@@ -15,7 +15,6 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.zone_table import MAPPED_START, ZoneTable
 from campusguard.inventory.lookup import InventoryIndex
 
@@ -28,48 +27,9 @@ Keys = npt.NDArray[np.void]
 I32 = npt.NDArray[np.int32]
 
 
-def address_rows(batch: FlowBatch) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """Source and destination addresses of every record as rows of 16 bytes."""
-    n = len(batch)
-    src = np.zeros((n, 16), dtype=np.uint8)
-    dst = np.zeros((n, 16), dtype=np.uint8)
-    v6 = np.asarray(batch.ip_version) == 6
-    if batch.src6.shape[0] == n and batch.dst6.shape[0] == n and v6.any():
-        src[v6] = batch.src6[v6]
-        dst[v6] = batch.dst6[v6]
-    else:
-        v6 = np.zeros(n, dtype=bool)
-    v4 = ~v6
-    if v4.any():
-        for rows, column in ((src, batch.src4), (dst, batch.dst4)):
-            rows[v4, 10:12] = 0xFF
-            packed = np.asarray(column)[v4].astype(">u4").view(np.uint8)
-            rows[v4, 12:] = packed.reshape(-1, 4)
-    return src, dst
-
-
 def as_keys(rows: npt.NDArray[np.uint8]) -> Keys:
     """Rows of 16 bytes as one-dimensional 16-byte void keys (sortable, hashable via bytes)."""
     return np.ascontiguousarray(rows).view(KEY_DTYPE).reshape(-1)
-
-
-def unique_keys(keys: Keys) -> tuple[Keys, npt.NDArray[np.intp]]:
-    """``np.unique(keys, return_inverse=True)`` for 16-byte keys, sorted the same way but
-    much faster: the keys are sorted as two big-endian 64-bit halves (``np.lexsort``) instead
-    of as opaque 16-byte values."""
-    n = keys.shape[0]
-    if n == 0:
-        return keys[:0], np.zeros(0, dtype=np.intp)
-    halves = np.ascontiguousarray(keys).view(">u8").reshape(n, 2)
-    order = np.lexsort((halves[:, 1], halves[:, 0]))
-    ordered = halves[order]
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    new[1:] = (ordered[1:, 0] != ordered[:-1, 0]) | (ordered[1:, 1] != ordered[:-1, 1])
-    group = np.cumsum(new) - 1
-    inverse = np.empty(n, dtype=np.intp)
-    inverse[order] = group
-    return keys[order[new]], inverse
 
 
 def address_text(key: bytes) -> str:
@@ -99,13 +59,11 @@ class ZoneResolver:
 
     Zone ids index :attr:`zones`, a list of ``(site, zone)`` that only grows; a zone gets its
     id when first met (in the order of the keys looked up). Lookups are vectorised over a
-    :class:`ZoneTable` built once from the inventory (``max_cache`` is kept for callers; there
-    is no cache to bound any more).
+    :class:`ZoneTable` built once from the inventory.
     """
 
-    def __init__(self, inventory: InventoryIndex | None, max_cache: int = 1 << 17) -> None:
+    def __init__(self, inventory: InventoryIndex | None) -> None:
         self.inventory = inventory
-        self.max_cache = max_cache
         self.zones: list[tuple[str, str]] = []
         self._zone_ids: dict[tuple[str, str], int] = {}
         self._table = None if inventory is None else ZoneTable(inventory)

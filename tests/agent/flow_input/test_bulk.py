@@ -6,12 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from agent.inputs.flow.addresses import KEY_DTYPE, unique_keys
 from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.dispatch import decode_datagram
 from agent.inputs.flow.listener import FlowInput
@@ -97,12 +93,3 @@ def test_template_changes_apply_in_order(tmp_path: Path) -> None:
     assert got == expected
     assert len(got) == 12 and all('"dst_port": 443' in r for r in got)
     assert flow.stats.errors == {}
-
-
-@given(st.lists(st.binary(min_size=16, max_size=16), max_size=60))
-def test_unique_keys_is_numpy_unique(raw: list[bytes]) -> None:
-    keys = np.frombuffer(b"".join(raw), dtype=KEY_DTYPE)
-    expected, inverse = np.unique(keys, return_inverse=True)
-    got, got_inverse = unique_keys(keys)
-    assert got.tobytes() == expected.tobytes()
-    assert got_inverse.tolist() == inverse.reshape(-1).tolist()
