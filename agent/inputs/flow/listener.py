@@ -68,6 +68,7 @@ MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (n
 DETECT_MAX_DELAY_S = 1.0  # ... or at most this long (while traffic flows) with detections on
 MAX_DRAIN = 512  # datagrams read per wake-up of a socket before the others get a turn
 READ_BATCH = 64  # datagrams asked for per system call
+MAX_KEPT = 16384  # datagrams taken out of the sockets ahead of decoding, at most
 BULK_DATAGRAMS = 64  # kept datagrams decoded at once at the latest ...
 BULK_DELAY_S = 0.05  # ... or this long after the first was kept
 
@@ -97,6 +98,7 @@ class FlowInput(ListenerInput):
         self.wire = ctx.metrics.stage(ctx.name, "ingest")  # what arrives from exporters
         self.cache = TemplateCache(config.max_templates)
         self.bulk = BulkDecoder(self.cache)
+        self._readers: list[Reader] = []  # of the open sockets, for _take_waiting
         self._flush_timer: asyncio.TimerHandle | None = None
         self.loss = LossTracker()
         self.stats = FlowInputStats()
@@ -222,6 +224,7 @@ class FlowInput(ListenerInput):
         self._analysed_at = time.monotonic()
         if not pending:
             return
+        self._take_waiting()
         frame = FlowBatch.concat(pending, "mixed", "mixed")
         try:
             self.rollup.add(frame)
@@ -245,6 +248,27 @@ class FlowInput(ListenerInput):
         self.held_events += events[: max(0, room)]
         if len(events) > room:
             self.wire.dropped("detect_backlog", len(events) - max(0, room))
+
+    def _take_waiting(self) -> None:
+        """Before a long step: move what waits in the sockets into the bulk decoder (decoded
+        at the next drain), so the kernel's buffers are empty while the step runs and the
+        process's memory takes the backlog, up to ``MAX_KEPT`` datagrams."""
+        bulk = self.bulk
+        kept = len(bulk)
+        for reader in self._readers:
+            while len(bulk) < MAX_KEPT:
+                try:
+                    datagrams, senders = reader.read()
+                except OSError:
+                    self.wire.error("socket")
+                    break
+                if not datagrams:
+                    break
+                bulk.extend(datagrams, senders, time.time_ns())
+        if len(bulk) > kept and self._flush_timer is None:  # decoded soon even if all is quiet
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                BULK_DELAY_S, self._timed_flush
+            )
 
     def flush_detections(self) -> None:
         """Analyse what was received so far now (see :meth:`_analyse`)."""
@@ -326,13 +350,16 @@ class FlowInput(ListenerInput):
                 sockets.append(sock)
                 name = sock.getsockname()
                 self.bound.append((str(name[0]), int(name[1])))
-                loop.add_reader(sock.fileno(), self._drain, open_reader(sock, READ_BATCH))
+                reader = open_reader(sock, READ_BATCH)
+                self._readers.append(reader)
+                loop.add_reader(sock.fileno(), self._drain, reader)
         except BaseException:
             self._close(sockets)
             raise
         return sockets
 
     def _close(self, sockets: list[socket.socket]) -> None:
+        self._readers.clear()
         loop = asyncio.get_running_loop()
         if self._flush_timer is not None:
             self._flush_timer.cancel()

@@ -3,13 +3,18 @@ persisted template cache."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import struct
 from pathlib import Path
 
 import pytest
 
 from agent.inputs.flow.dispatch import decode_datagram
+from agent.inputs.flow.listener import BULK_DELAY_S
+from agent.inputs.flow.recv_batch import open_reader
 from agent.inputs.flow.templates import TemplateCache
+from agent.inputs.flow.udp import open_udp_socket
 from campusguard.config.loader import load_yaml_text
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.inventory.model import Inventory
@@ -193,3 +198,30 @@ def test_rollups_are_emitted_every_interval(tmp_path: Path) -> None:
         assert running.input.stats.records == 58
     finally:
         running.stop()
+
+
+def test_waiting_datagrams_are_taken_before_an_analysis(tmp_path: Path) -> None:
+    """Before the rollup and detections run, what waits in the socket moves into the
+    process (so the kernel's buffer is free while they run), and is decoded soon after even
+    when nothing more arrives."""
+    flows = RunningInput(tmp_path)  # not started: its input is driven by hand here
+    sock, _ = open_udp_socket("127.0.0.1", 0, 1 << 20)
+    datagrams = payloads(GROUPS["netflow9_cisco_asr1001x"]) * 20
+    cache = TemplateCache()
+    expected = sum(len(decode_datagram(d, "x", cache, 0).records) for d in datagrams)
+
+    async def scenario() -> tuple[int, int]:
+        flows.input._readers.append(open_reader(sock))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for data in datagrams:
+                sender.sendto(data, sock.getsockname())
+        flows.input._take_waiting()
+        taken = len(flows.input.bulk)
+        await asyncio.sleep(BULK_DELAY_S * 4)  # nothing else arrives: the timer decodes them
+        return taken, len(flows.input.bulk)
+
+    with sock:
+        taken, left = asyncio.run(scenario())
+    assert taken == len(datagrams) and left == 0
+    assert flows.input.stats.datagrams == len(datagrams)
+    assert flows.input.stats.records == expected > 0
