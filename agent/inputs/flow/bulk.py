@@ -103,6 +103,7 @@ class BulkDecoder:
         self.datagrams: list[bytes] = []
         self.exporters: list[str] = []
         self.times: list[int] = []  # when each was received (ns)
+        self.nbytes = 0  # of the datagrams kept
         self._remembered: dict[RefreshKey, tuple[int, int]] = {}  # -> generation, records
 
     def __len__(self) -> int:
@@ -112,18 +113,20 @@ class BulkDecoder:
         self.datagrams.append(data)
         self.exporters.append(exporter)
         self.times.append(now_ns)
+        self.nbytes += len(data)
 
     def extend(self, datagrams: list[bytes], exporters: list[str], now_ns: int) -> None:
         """Keep datagrams received together (at ``now_ns``)."""
         self.datagrams += datagrams
         self.exporters += exporters
         self.times += [now_ns] * len(datagrams)
+        self.nbytes += sum(map(len, datagrams))
 
     def run(self, fast: Callable[[FastRun], None], slow: Slow) -> None:
         """Decode what was added: runs of fast datagrams go to ``fast``, the others one by one
         to ``slow`` (which decodes them the ordinary way), all in arrival order."""
         datagrams, exporters, times = self.datagrams, self.exporters, self.times
-        self.datagrams, self.exporters, self.times = [], [], []
+        self.datagrams, self.exporters, self.times, self.nbytes = [], [], [], 0
         first = 0
         while first < len(datagrams):
             end = first + MAX_PASS  # bounded work per pass (and exporter ids below 2**14)

@@ -68,7 +68,8 @@ MAX_HELD_EVENTS = 10_000  # security events kept while no emitter is attached (n
 DETECT_MAX_DELAY_S = 1.0  # ... or at most this long (while traffic flows) with detections on
 MAX_DRAIN = 512  # datagrams read per wake-up of a socket before the others get a turn
 READ_BATCH = 64  # datagrams asked for per system call
-MAX_KEPT = 16384  # datagrams taken out of the sockets ahead of decoding, at most
+MAX_KEPT = 16384  # datagrams taken out of the sockets ahead of decoding, at most ...
+MAX_KEPT_BYTES = 64 << 20  # ... and bytes (large datagrams)
 BULK_DATAGRAMS = 64  # kept datagrams decoded at once at the latest ...
 BULK_DELAY_S = 0.05  # ... or this long after the first was kept
 
@@ -252,11 +253,11 @@ class FlowInput(ListenerInput):
     def _take_waiting(self) -> None:
         """Before a long step: move what waits in the sockets into the bulk decoder (decoded
         at the next drain), so the kernel's buffers are empty while the step runs and the
-        process's memory takes the backlog, up to ``MAX_KEPT`` datagrams."""
+        process's memory takes the backlog, up to ``MAX_KEPT`` datagrams or ``MAX_KEPT_BYTES``."""
         bulk = self.bulk
         kept = len(bulk)
         for reader in self._readers:
-            while len(bulk) < MAX_KEPT:
+            while len(bulk) < MAX_KEPT and bulk.nbytes < MAX_KEPT_BYTES:
                 try:
                     datagrams, senders = reader.read()
                 except OSError:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.inputs.flow import listener
 from agent.inputs.flow.dispatch import decode_datagram
 from agent.inputs.flow.listener import BULK_DELAY_S
 from agent.inputs.flow.recv_batch import open_reader
@@ -225,3 +226,26 @@ def test_waiting_datagrams_are_taken_before_an_analysis(tmp_path: Path) -> None:
     assert taken == len(datagrams) and left == 0
     assert flows.input.stats.datagrams == len(datagrams)
     assert flows.input.stats.records == expected > 0
+
+
+def test_taking_waiting_datagrams_is_bounded_in_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full bound stops the taking after the read under way (at most ``READ_BATCH``)."""
+    monkeypatch.setattr(listener, "MAX_KEPT_BYTES", 1)
+    flows = RunningInput(tmp_path)
+    sock, _ = open_udp_socket("127.0.0.1", 0, 4 << 20)
+    datagrams = payloads(GROUPS["netflow9_cisco_asr1001x"]) * 200
+
+    async def scenario() -> int:
+        flows.input._readers.append(open_reader(sock))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for data in datagrams:
+                sender.sendto(data, sock.getsockname())
+        flows.input._take_waiting()
+        taken = len(flows.input.bulk)
+        await asyncio.sleep(BULK_DELAY_S * 4)
+        return taken
+
+    with sock:
+        assert asyncio.run(scenario()) == listener.READ_BATCH < len(datagrams)
