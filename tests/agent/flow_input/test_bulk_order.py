@@ -111,12 +111,9 @@ def _outcome(flow: FlowInput, batches: list[FlowBatch]) -> tuple[object, ...]:
     return records, s.errors, s.malformed, s.datagrams, s.records, s.datagram_bytes, loss
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=120), drain=st.integers(1, 200))
-def test_bulk_equals_one_by_one(picks: list[int], drain: int, tmp_path: Path) -> None:
-    items = [pool()[i % len(pool())] for i in picks]
+def _both_ways(items: list[tuple[bytes, str]], drain: int, tmp_path: Path) -> int:
+    """Decode ``items`` one by one and through the bulk path (flushed every ``drain``);
+    asserts the same outcome and returns the records decoded."""
     alone, alone_batches = _flow(tmp_path / "alone"), list[FlowBatch]()
     alone.add_observer(alone_batches.append)
     for data, exporter in items:
@@ -129,6 +126,15 @@ def test_bulk_equals_one_by_one(picks: list[int], drain: int, tmp_path: Path) ->
             bulk.flush_received()
     bulk.flush_received()
     assert _outcome(bulk, bulk_batches) == _outcome(alone, alone_batches)
+    return sum(len(b) for b in bulk_batches)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=120), drain=st.integers(1, 200))
+def test_bulk_equals_one_by_one(picks: list[int], drain: int, tmp_path: Path) -> None:
+    _both_ways([pool()[i % len(pool())] for i in picks], drain, tmp_path)
 
 
 def test_long_runs_are_classified_in_bounded_passes(
@@ -136,14 +142,4 @@ def test_long_runs_are_classified_in_bounded_passes(
 ) -> None:
     monkeypatch.setattr(bulk_module, "MAX_PASS", 5)
     items = pool()[:80] * 2
-    alone, alone_batches = _flow(tmp_path / "alone"), list[FlowBatch]()
-    alone.add_observer(alone_batches.append)
-    for data, exporter in items:
-        alone.handle_datagram(data, exporter, 5)
-    bulk, bulk_batches = _flow(tmp_path / "bulk"), list[FlowBatch]()
-    bulk.add_observer(bulk_batches.append)
-    for data, exporter in items:
-        bulk.receive(data, exporter, 5)
-    bulk.flush_received()
-    assert _outcome(bulk, bulk_batches) == _outcome(alone, alone_batches)
-    assert sum(len(b) for b in bulk_batches) > 100
+    assert _both_ways(items, len(items), tmp_path) > 100

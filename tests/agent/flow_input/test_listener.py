@@ -201,15 +201,11 @@ def test_rollups_are_emitted_every_interval(tmp_path: Path) -> None:
         running.stop()
 
 
-def test_waiting_datagrams_are_taken_before_an_analysis(tmp_path: Path) -> None:
-    """Before the rollup and detections run, what waits in the socket moves into the
-    process (so the kernel's buffer is free while they run), and is decoded soon after even
-    when nothing more arrives."""
+def _take_waiting(tmp_path: Path, datagrams: list[bytes]) -> tuple[RunningInput, int, int]:
+    """Send ``datagrams`` to a socket of a (not started) input, let it take what waits, then
+    stay quiet a while: the input, how many it took, how many were still kept after."""
     flows = RunningInput(tmp_path)  # not started: its input is driven by hand here
-    sock, _ = open_udp_socket("127.0.0.1", 0, 1 << 20)
-    datagrams = payloads(GROUPS["netflow9_cisco_asr1001x"]) * 20
-    cache = TemplateCache()
-    expected = sum(len(decode_datagram(d, "x", cache, 0).records) for d in datagrams)
+    sock, _ = open_udp_socket("127.0.0.1", 0, 4 << 20)
 
     async def scenario() -> tuple[int, int]:
         flows.input._readers.append(open_reader(sock))
@@ -223,6 +219,17 @@ def test_waiting_datagrams_are_taken_before_an_analysis(tmp_path: Path) -> None:
 
     with sock:
         taken, left = asyncio.run(scenario())
+    return flows, taken, left
+
+
+def test_waiting_datagrams_are_taken_before_an_analysis(tmp_path: Path) -> None:
+    """Before the rollup and detections run, what waits in the socket moves into the
+    process (so the kernel's buffer is free while they run), and is decoded soon after even
+    when nothing more arrives."""
+    datagrams = payloads(GROUPS["netflow9_cisco_asr1001x"]) * 20
+    cache = TemplateCache()
+    expected = sum(len(decode_datagram(d, "x", cache, 0).records) for d in datagrams)
+    flows, taken, left = _take_waiting(tmp_path, datagrams)
     assert taken == len(datagrams) and left == 0
     assert flows.input.stats.datagrams == len(datagrams)
     assert flows.input.stats.records == expected > 0
@@ -233,19 +240,6 @@ def test_taking_waiting_datagrams_is_bounded_in_bytes(
 ) -> None:
     """A full bound stops the taking after the read under way (at most ``READ_BATCH``)."""
     monkeypatch.setattr(listener, "MAX_KEPT_BYTES", 1)
-    flows = RunningInput(tmp_path)
-    sock, _ = open_udp_socket("127.0.0.1", 0, 4 << 20)
     datagrams = payloads(GROUPS["netflow9_cisco_asr1001x"]) * 200
-
-    async def scenario() -> int:
-        flows.input._readers.append(open_reader(sock))
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-            for data in datagrams:
-                sender.sendto(data, sock.getsockname())
-        flows.input._take_waiting()
-        taken = len(flows.input.bulk)
-        await asyncio.sleep(BULK_DELAY_S * 4)
-        return taken
-
-    with sock:
-        assert asyncio.run(scenario()) == listener.READ_BATCH < len(datagrams)
+    _, taken, _ = _take_waiting(tmp_path, datagrams)
+    assert taken == listener.READ_BATCH < len(datagrams)
