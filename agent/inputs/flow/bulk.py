@@ -38,7 +38,7 @@ from agent.inputs.flow.data_sets import SetContext, to_batch
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.result import DecodeResult
 from agent.inputs.flow.templates import Dialect, TemplateCache
-from agent.inputs.flow.walk import IPFIX, MIN_LENGTH, NETFLOW9, Walked, walk
+from agent.inputs.flow.walk import IPFIX, MIN_LENGTH, NETFLOW9, Walked, rows, walk
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -238,12 +238,12 @@ class BulkDecoder:
         """Per datagram with template or options sets: exporter, version, domain and the
         bytes of those sets (one pass over the sets of all such datagrams)."""
         wanted = ((kinds == CONTROL) | (kinds == OPTIONS)) & may_change[w.set_datagram]
-        rows = np.flatnonzero(wanted)
-        if rows.size == 0:
+        control = np.flatnonzero(wanted)
+        if control.size == 0:
             return {}
-        owners = w.set_datagram[rows].tolist()
-        starts = w.set_offset[rows].tolist()
-        ends = (w.set_offset[rows] + w.set_length[rows]).tolist()
+        owners = w.set_datagram[control].tolist()
+        starts = w.set_offset[control].tolist()
+        ends = (w.set_offset[control] + w.set_length[control]).tolist()
         parts: dict[int, list[bytes]] = {}
         for k, start, end in zip(owners, starts, ends, strict=True):
             parts.setdefault(k, []).append(joined[start:end])
@@ -306,12 +306,12 @@ class BulkDecoder:
             bounds = [0, *changes.tolist(), end - first]
         out = []
         for a, b in pairwise(bounds):
-            rows = order[a:b]
-            k = first + int(rows[0])
-            protocol = "ipfix" if ipfix[rows[0]] else "netflow9"
-            sequences = w.sequence[first:end][rows]
+            members = order[a:b]
+            k = first + int(members[0])
+            protocol = "ipfix" if ipfix[members[0]] else "netflow9"
+            sequences = w.sequence[first:end][members]
             out.append(Stream(protocol, p.exporters[k], int(w.domain[k]), sequences,
-                              advances[rows]))  # fmt: skip
+                              advances[members]))  # fmt: skip
         return out
 
     def _gather(self, p: _Pass, sets: I64, length: int, counts: I64) -> FlowBatch:
@@ -323,9 +323,7 @@ class BulkDecoder:
         first_record = np.repeat(w.set_offset[sets] + 4, counts)
         within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         record_start = first_record + within * length
-        windows = np.lib.stride_tricks.sliding_window_view(p.buf, length)  # a view, no copy
-        rows = windows[record_start]  # (total, length), one row copied per record
-        arr = rows.view(ct.dtype).reshape(-1)
+        arr = rows(p.buf, record_start, length).view(ct.dtype).reshape(-1)
         k = w.set_datagram[sets]
         first_dg = int(k[0])
         exporter = p.exporters[first_dg]
