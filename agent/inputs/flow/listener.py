@@ -38,7 +38,6 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.inputs.flow.addresses import ZoneResolver
@@ -53,6 +52,7 @@ from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.recv_batch import Reader, open_reader
 from agent.inputs.flow.result import DecodeResult
 from agent.inputs.flow.rollup import FlowRollup
+from agent.inputs.flow.stats import FlowInputStats
 from agent.inputs.flow.templates import TemplateCache
 from agent.inputs.flow.udp import open_udp_socket
 from agent.plugin import Emitter, ListenerInput, PluginContext
@@ -72,23 +72,6 @@ MAX_KEPT = 16384  # datagrams taken out of the sockets ahead of decoding, at mos
 MAX_KEPT_BYTES = 64 << 20  # ... and bytes (large datagrams)
 BULK_DATAGRAMS = 64  # kept datagrams decoded at once at the latest ...
 BULK_DELAY_S = 0.05  # ... or this long after the first was kept
-
-
-@dataclass
-class FlowInputStats:
-    """What the listener saw since it was built."""
-
-    datagrams: int = 0
-    datagram_bytes: int = 0
-    records: int = 0
-    malformed: int = 0
-    templates_learned: int = 0
-    errors: dict[str, int] = field(default_factory=dict)
-    records_by_protocol: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def unknown_templates(self) -> int:
-        return self.errors.get("unknown_template", 0)
 
 
 class FlowInput(ListenerInput):
@@ -257,19 +240,9 @@ class FlowInput(ListenerInput):
         bulk = self.bulk
         kept = len(bulk)
         for reader in self._readers:
-            while len(bulk) < MAX_KEPT and bulk.nbytes < MAX_KEPT_BYTES:
-                try:
-                    datagrams, senders = reader.read()
-                except OSError:
-                    self.wire.error("socket")
-                    break
-                if not datagrams:
-                    break
-                bulk.extend(datagrams, senders, time.time_ns())
-        if len(bulk) > kept and self._flush_timer is None:  # decoded soon even if all is quiet
-            self._flush_timer = asyncio.get_running_loop().call_later(
-                BULK_DELAY_S, self._timed_flush
-            )
+            self._read(reader, lambda: len(bulk) < MAX_KEPT and bulk.nbytes < MAX_KEPT_BYTES)
+        if len(bulk) > kept:
+            self._flush_soon()  # decoded soon even if all is quiet
 
     def flush_detections(self) -> None:
         """Analyse what was received so far now (see :meth:`_analyse`)."""
@@ -316,26 +289,36 @@ class FlowInput(ListenerInput):
     # -- sockets and the loop -----------------------------------------------------------------
 
     def _drain(self, reader: Reader) -> None:
-        """Read what is waiting (at most ``MAX_DRAIN`` datagrams, ``recvmmsg`` when the system
-        has it); decode what was kept once it is ``BULK_DATAGRAMS`` datagrams, or
-        ``BULK_DELAY_S`` after (a trickle is decoded together)."""
+        """Read what is waiting (at most ``MAX_DRAIN`` datagrams); decode what was kept once it
+        is ``BULK_DATAGRAMS`` datagrams, or ``BULK_DELAY_S`` after (a trickle is decoded
+        together)."""
         bulk = self.bulk
         try:
-            while len(bulk) < MAX_DRAIN:
-                try:
-                    datagrams, senders = reader.read()
-                except OSError:  # e.g. an ICMP error queued on the socket
-                    self.wire.error("socket")
-                    break
-                if not datagrams:
-                    break
-                bulk.extend(datagrams, senders, time.time_ns())
+            self._read(reader, lambda: len(bulk) < MAX_DRAIN)
         finally:
             if len(bulk) >= BULK_DATAGRAMS:
                 self.flush_received()
-            elif len(bulk) and self._flush_timer is None:
-                loop = asyncio.get_running_loop()
-                self._flush_timer = loop.call_later(BULK_DELAY_S, self._timed_flush)
+            else:
+                self._flush_soon()
+
+    def _read(self, reader: Reader, room: Callable[[], bool]) -> None:
+        """Move datagrams from one socket (``recvmmsg`` when the system has it) into the bulk
+        decoder while something waits and ``room()``."""
+        while room():
+            try:
+                datagrams, senders = reader.read()
+            except OSError:  # e.g. an ICMP error queued on the socket
+                self.wire.error("socket")
+                return
+            if not datagrams:
+                return
+            self.bulk.extend(datagrams, senders, time.time_ns())
+
+    def _flush_soon(self) -> None:
+        """Decode what is kept within ``BULK_DELAY_S`` (unless a timer is set already)."""
+        if len(self.bulk) and self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(BULK_DELAY_S, self._timed_flush)
 
     def _timed_flush(self) -> None:
         self._flush_timer = None
