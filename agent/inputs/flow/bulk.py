@@ -79,9 +79,7 @@ class _Pass:
     """One classification of the datagrams ``items[first:]``."""
 
     w: Walked
-    joined: bytes  # the datagrams end to end, then PAD
-    buf: npt.NDArray[np.uint8]  # the same bytes
-    starts: I64
+    buf: npt.NDArray[np.uint8]  # the datagrams end to end, then PAD
     lengths: I64
     exporters: list[str]
     exporter_id: I64  # per datagram: the same, as numbers
@@ -89,7 +87,6 @@ class _Pass:
     per_record: I64  # per set: record length (FLOW and OPTIONS sets), else 0
     templates: list[CompiledTemplate | None]  # per distinct set key
     key_index: I64  # per set: index into templates
-    first_set: I64  # per datagram (and one past the last): index of its first set
     fast: Mask  # per datagram: may be decoded in bulk (refreshes still to be checked)
     may_change: Mask  # per datagram: fast if its template and options sets are refreshes
     records: I64  # per datagram: flow records
@@ -196,11 +193,9 @@ class BulkDecoder:
         kinds = kind_of_key[key_index]
         per_record = length_of_key[key_index]
         fast, may_change, records, sets = self._decide(w, kinds, per_record, n)
-        first_set = np.searchsorted(w.set_datagram, np.arange(n + 1))
         keys = self._refresh_keys(w, joined, exporters, kinds, may_change)
-        return _Pass(w, joined, buf, starts, lengths, exporters, exporter_id, kinds, per_record,
-                     templates, key_index, first_set, fast, may_change, records, sets,
-                     keys)  # fmt: skip
+        return _Pass(w, buf, lengths, exporters, exporter_id, kinds, per_record, templates,
+                     key_index, fast, may_change, records, sets, keys)  # fmt: skip
 
     @staticmethod
     def _decide(w: Walked, kinds: I64, per_record: I64, n: int) -> tuple[Mask, Mask, I64, I64]:
