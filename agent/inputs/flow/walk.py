@@ -76,6 +76,7 @@ def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
     pos = starts + np.where(v9, 20, 16)
     found: list[tuple[I64, I64, I64]] = []
     active = np.flatnonzero(ok & (pos < ends))
+    quads = np.lib.stride_tricks.sliding_window_view(buf, 4)  # made once: rows() per step costs
     while active.size:
         p = pos[active]
         room = ends[active] - p
@@ -83,7 +84,7 @@ def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
         if not fits.all():  # (checks that usually pass cost no copies)
             ok[active[~fits]] = False
             active, p, room = active[fits], p[fits], room[fits]
-        word = rows(buf, p, 4).view(">u4").reshape(-1).astype(np.int64)  # set id, set length
+        word = quads[p].view(">u4").reshape(-1).astype(np.int64)  # set id, set length
         set_length = word & 0xFFFF
         good = (set_length >= 4) & (set_length <= room)
         if not good.all():
