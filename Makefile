@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.stamp-install
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
 
-.PHONY: all venv demo test test-long lint fmt system-deps bench clean
+.PHONY: all venv native demo test test-long lint fmt system-deps bench clean
 
 all: test
 
@@ -22,7 +22,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+# The flow input's compiled kernels (plain C, loaded with ctypes): rebuilt when a source changes.
+# Optional: without a C compiler the build warns and the flow input uses its numpy code.
+NATIVE_SRC   := $(wildcard agent/inputs/flow/native/*.c)
+NATIVE_STAMP := $(VENV)/.stamp-native
+$(NATIVE_STAMP): $(STAMP) setup.py $(NATIVE_SRC)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@touch $@
+
+native: $(NATIVE_STAMP)
+
+demo: $(NATIVE_STAMP)
 	$(BIN)/campusguard demo $(DEMO_ARGS)
 
 # Debian packages the tests talk to (real servers, never mocks). Installed when missing and
@@ -51,17 +61,17 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) system-deps lint
+test: system-deps $(NATIVE_STAMP) lint
 	$(BIN)/campusguard rules check
 	$(BIN)/campusguard rules test
 	$(BIN)/python -m pytest -q -m "not long" $(PYTEST_ARGS)
 
 # Everything, the soak tests marked `long` included, with 50x more hypothesis examples.
-test-long: $(STAMP) system-deps
+test-long: system-deps $(NATIVE_STAMP)
 	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(NATIVE_STAMP)
 	$(BIN)/python bench/ingest.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis var
+	rm -rf $(VENV) build *.egg-info agent/inputs/flow/native/_*.so .mypy_cache .ruff_cache .pytest_cache .hypothesis var

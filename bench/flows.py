@@ -24,7 +24,8 @@ one run, on 127.0.0.1 only.
 ``ratio`` = our loss-free rate / nfcapd's. ``ratio_cpu`` = records handled per CPU second of
 each receiver over its loss-free steps (ours / nfcapd's): on a shared, loaded machine the
 wall-clock rates move with the other load, the CPU figure much less. ``--no-detect`` runs our
-input without its detections. ``--full`` adds the sustained check: 100,000
+input without its detections. Our input uses its compiled kernels where they are built
+(``agent/inputs/flow/native``); ``CAMPUSGUARD_FLOW_KERNELS=numpy`` runs it on its numpy code. ``--full`` adds the sustained check: 100,000
 records/s for 60 s to our input, which must lose nothing.
 
 Usage (from the repository root): ``.venv/bin/python bench/flows.py [--full]``. Figures go to
@@ -430,6 +431,10 @@ def main() -> None:
         run_ours(*args.serve_ours)
         return
 
+    from agent.inputs.flow.native import summary
+
+    kernels = summary()  # CAMPUSGUARD_FLOW_KERNELS=numpy|compiled chooses (our child inherits it)
+    say(f"flow kernels: {kernels}")
     path, datagrams = stream(args.conversations, args.version)
     counts = record_counts(datagrams)
     per_dgram = sum(counts) / len(counts)
@@ -466,7 +471,7 @@ def main() -> None:
     )
     result: dict[str, Any] = {
         "bench": "flows", "unit": "records/s", "protocol": f"netflow v{args.version}",
-        "detections": not args.no_detect,
+        "detections": not args.no_detect, "kernels": kernels,
         "ours": round(ours_rate), "anchor": round(anchor_rate), "anchor_name": "nfcapd",
         "ratio": round(ratio, 4), "goal": GOAL,
         "ours_per_cpu_s": round(ours_cpu), "anchor_per_cpu_s": round(anchor_cpu),

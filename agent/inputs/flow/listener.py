@@ -48,6 +48,7 @@ from agent.inputs.flow.config import FlowInputConfig
 from agent.inputs.flow.detect import FlowDetector
 from agent.inputs.flow.dispatch import decode_datagram
 from agent.inputs.flow.loss import LossTracker
+from agent.inputs.flow.native import summary as kernel_summary
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.recv_batch import Reader, open_reader
 from agent.inputs.flow.result import DecodeResult
@@ -357,6 +358,7 @@ class FlowInput(ListenerInput):
         _ = self.rollup  # reads the application table before any datagram
         self.load_templates()
         sockets = self._open()
+        log.info("flow %s: on %s, kernels %s", self.ctx.name, self.bound, kernel_summary())
         interval_ns = int(self.config.rollup_interval * 1e9)
         save_every = self.config.template_save_interval
         start_ns = time.time_ns()

@@ -17,6 +17,7 @@ from campusguard.inventory.lookup import InventoryIndex
 from campusguard.inventory.model import Inventory
 from campusguard.metric import Metric
 from tests.agent.flow_input.batches import address_columns
+from tests.agent.kernels import kernels  # noqa: F401  (the fixture)
 
 INVENTORY = """
 sites:

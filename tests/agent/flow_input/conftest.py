@@ -19,6 +19,7 @@ from campusguard.inventory.lookup import InventoryIndex
 from campusguard.inventory.model import Inventory
 from campusguard.metric import Metric
 from campusguard.selfmetrics import SelfMetrics
+from tests.agent.kernels import kernels  # noqa: F401  (the fixture)
 from tests.servers import wait_until
 
 INVENTORY = """
