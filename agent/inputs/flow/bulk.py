@@ -38,7 +38,7 @@ from agent.inputs.flow.data_sets import SetContext, to_batch
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.result import DecodeResult
 from agent.inputs.flow.templates import Dialect, TemplateCache
-from agent.inputs.flow.walk import IPFIX, MIN_LENGTH, NETFLOW9, Walked, rows, walk
+from agent.inputs.flow.walk import IPFIX, MIN_LENGTH, NETFLOW9, Walked, gather, walk
 
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -49,6 +49,19 @@ FLOW, OPTIONS, CONTROL, SLOW = 0, 1, 2, 3  # kinds of set
 MAX_PASS = 4096  # datagrams classified together at most
 RefreshKey = tuple[str, int, int, bytes]  # exporter, version, domain, template/options sets
 Slow = Callable[[bytes, str, int], DecodeResult]  # datagram, exporter, receive time (ns)
+
+
+def unique_inverse(keys: I64) -> tuple[I64, npt.NDArray[np.intp]]:
+    """``np.unique(keys, return_inverse=True)`` of 1-D ``keys``, by a stable sort: much faster
+    than the quicksort ``np.unique`` uses on the many equal keys of a pass."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.empty(ordered.shape[0], dtype=np.bool_)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(keys.shape[0], dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
 
 
 @dataclass
@@ -157,7 +170,7 @@ class BulkDecoder:
         n = len(datagrams)
         lengths = np.fromiter(map(len, datagrams), np.int64, n)
         starts = np.cumsum(lengths) - lengths
-        joined = b"".join(datagrams) + PAD
+        joined = b"".join([*datagrams, PAD])  # one copy
         buf = np.frombuffer(joined, np.uint8)
         w = walk(buf, starts, lengths)
         names = list(dict.fromkeys(exporters))
@@ -169,7 +182,7 @@ class BulkDecoder:
         dg = w.set_datagram
         ipfix = (w.version[dg] == IPFIX).astype(np.int64)
         set_keys = ((exporter_id[dg] * 2 + ipfix) << 48) | (w.domain[dg] << 16) | w.set_id
-        unique, key_index = np.unique(set_keys, return_inverse=True)
+        unique, key_index = unique_inverse(set_keys)
         templates: list[CompiledTemplate | None] = []
         kind_of_key = np.empty(unique.shape[0], dtype=np.int64)
         length_of_key = np.zeros(unique.shape[0], dtype=np.int64)
@@ -205,8 +218,10 @@ class BulkDecoder:
         per_set = np.where(kinds == FLOW, (w.set_length - 4) // np.maximum(per_record, 1), 0)
         records = np.bincount(dg, per_set, minlength=n).astype(np.int64)
         sets = np.bincount(dg, minlength=n)
-        slow_sets = np.bincount(dg, kinds == SLOW, minlength=n) > 0
-        control = np.bincount(dg, (kinds == OPTIONS) | (kinds == CONTROL), minlength=n) > 0
+        slow_sets = np.zeros(n, dtype=np.bool_)
+        slow_sets[dg[kinds == SLOW]] = True
+        control = np.zeros(n, dtype=np.bool_)
+        control[dg[(kinds == OPTIONS) | (kinds == CONTROL)]] = True
         v9 = w.version == NETFLOW9
         known = v9 | (w.version == IPFIX)
         # RFC 3954 counts every record, some exporters count flowsets, softflowd only data
@@ -314,17 +329,14 @@ class BulkDecoder:
         w = p.w
         ct = p.templates[int(p.key_index[sets[0]])]
         assert ct is not None  # FLOW sets have a compiled template
-        total = int(counts.sum())
-        first_record = np.repeat(w.set_offset[sets] + 4, counts)
-        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        record_start = first_record + within * length
-        arr = rows(p.buf, record_start, length).view(ct.dtype).reshape(-1)
         k = w.set_datagram[sets]
         first_dg = int(k[0])
         exporter = p.exporters[first_dg]
         version = int(w.version[first_dg])
         dialect: Dialect = "ipfix" if version == IPFIX else "netflow9"
-        export = np.repeat(w.secs[k] * 1_000_000_000, counts)
-        uptime = np.repeat(w.uptime_ms[k], counts) if version == NETFLOW9 else None
-        ctx = SetContext(exporter, dialect, int(w.domain[first_dg]), export, uptime)
-        return to_batch(arr, ct, ctx, self.cache, dialect)
+        export_ns, uptime_ms = w.secs[k] * 1_000_000_000, w.uptime_ms[k]
+        arr, export, uptime = gather(p.buf, w.set_offset[sets], counts, length, export_ns,
+                                     uptime_ms)  # fmt: skip
+        ctx = SetContext(exporter, dialect, int(w.domain[first_dg]), export,
+                         uptime if version == NETFLOW9 else None)  # fmt: skip
+        return to_batch(arr.view(ct.dtype).reshape(-1), ct, ctx, self.cache, dialect)

@@ -6,14 +6,24 @@ together, one set per datagram per step, so the Python cost is per step (the mos
 datagram has), not per set. A datagram whose sets do not tile it exactly (a set shorter than
 its header or running past the end, trailing bytes) or whose IPFIX length is not its size is
 not ``ok``: the ordinary decoder deals with it and says what is wrong.
+
+:func:`gather` copies the records of data sets into contiguous rows. Where the compiled kernel
+``walk`` is available (:func:`agent.inputs.flow.native.library`), ``native/walk.c`` does both
+in one call each (the walk in one pass over all datagrams, and once more when they have more
+sets than room was made for), with the same results.
 """
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+
+from agent.inputs.flow.native import library
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -21,6 +31,7 @@ Mask = npt.NDArray[np.bool_]
 
 NETFLOW9, IPFIX = 9, 10
 MIN_LENGTH = 20  # a NetFlow v9 header, or an IPFIX header and one set header
+SETS_GUESS = 16  # sets per datagram made room for before the compiled walk counts them
 
 
 @dataclass(frozen=True)
@@ -55,9 +66,81 @@ def rows(buf: U8, at: I64, size: int) -> U8:
     return windows[at]
 
 
+@dataclass(frozen=True)
+class Kernel:
+    """The functions of the compiled kernel ``walk`` (see ``native/walk.c``)."""
+
+    walk: Callable[..., int]
+    gather: Callable[..., int]
+
+
+@cache
+def _bound(lib: ctypes.CDLL) -> Kernel:
+    u8 = np.ctypeslib.ndpointer(dtype=np.uint8, flags="C_CONTIGUOUS")
+    i64 = np.ctypeslib.ndpointer(dtype=np.int64, flags="C_CONTIGUOUS")
+    flag = np.ctypeslib.ndpointer(dtype=np.bool_, flags="C_CONTIGUOUS")
+    n = ctypes.c_int64
+    lib.walk.argtypes = [u8, n, i64, i64, n, i64, flag, i64, n]
+    lib.walk.restype = n
+    lib.gather.argtypes = [u8, n, i64, n, n, u8, i64, n]
+    lib.gather.restype = n
+    return Kernel(lib.walk, lib.gather)
+
+
+def _kernel() -> Kernel | None:
+    lib = library("walk")
+    return None if lib is None else _bound(lib)
+
+
+def _plain(buf: U8, starts: I64, lengths: I64) -> bool:
+    """Whether the arrays are as the kernel takes them (else the numpy code decides)."""
+    return (
+        buf.dtype == np.uint8
+        and buf.ndim == 1
+        and buf.shape[0] >= MIN_LENGTH
+        and starts.dtype == np.int64
+        and lengths.dtype == np.int64
+        and starts.ndim == lengths.ndim == 1
+        and starts.shape == lengths.shape
+    )
+
+
 def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
     """Walk the datagrams ``buf[starts[i] : starts[i] + lengths[i]]`` (``buf`` holds at least
     ``MIN_LENGTH`` bytes)."""
+    kernel = _kernel()
+    if kernel is not None and _plain(buf, starts, lengths):
+        walked = _walk_compiled(kernel, buf, starts, lengths)
+        if walked is not None:
+            return walked
+    return _walk_numpy(buf, starts, lengths)
+
+
+def _walk_compiled(kernel: Kernel, buf: U8, starts: I64, lengths: I64) -> Walked | None:
+    """The walk by the kernel; ``None`` when a datagram is not inside ``buf``. Room for
+    ``SETS_GUESS`` sets per datagram is made first, and exactly as much as needed when that
+    was too little."""
+    buf = np.ascontiguousarray(buf)
+    starts, lengths = np.ascontiguousarray(starts), np.ascontiguousarray(lengths)
+    n = starts.shape[0]
+    heads = np.empty((6, n), dtype=np.int64)
+    ok = np.empty(n, dtype=np.bool_)
+    capacity = SETS_GUESS * n
+    sets = np.empty((4, capacity), dtype=np.int64)
+    total = kernel.walk(buf, buf.shape[0], starts, lengths, n, heads, ok, sets, capacity)
+    if total > capacity:
+        capacity = total
+        sets = np.empty((4, capacity), dtype=np.int64)
+        total = kernel.walk(buf, buf.shape[0], starts, lengths, n, heads, ok, sets, capacity)
+    if total < 0 or total > capacity:
+        return None
+    version, count, uptime, secs, sequence, domain = heads
+    dg, offset, ident, length = sets[:, :total]
+    return Walked(version, count, uptime, secs, sequence, domain, ok, dg, offset, ident, length)
+
+
+def _walk_numpy(buf: U8, starts: I64, lengths: I64) -> Walked:
+    """:func:`walk` with numpy alone."""
     ends = starts + lengths
     long_enough = lengths >= MIN_LENGTH
     heads = rows(buf, np.where(long_enough, starts, 0), MIN_LENGTH)
@@ -107,3 +190,51 @@ def walk(buf: U8, starts: I64, lengths: I64) -> Walked:
         dg = offset = word = np.zeros(0, dtype=np.int64)
     return Walked(version, count, uptime, secs, sequence, domain, ok, dg, offset, word >> 16,
                   word & 0xFFFF)  # fmt: skip
+
+
+def gather(buf: U8, offsets: I64, counts: I64, length: int, export_ns: I64,
+           uptime_ms: I64) -> tuple[U8, I64, I64]:  # fmt: skip
+    """The records of the data sets whose headers are at ``offsets`` (``counts`` records of
+    ``length`` bytes each) as contiguous rows, and per record the ``export_ns`` and
+    ``uptime_ms`` of its set."""
+    kernel = _kernel()
+    if kernel is not None:
+        gathered = _gather_compiled(kernel, buf, offsets, counts, length, export_ns, uptime_ms)
+        if gathered is not None:
+            return gathered
+    return _gather_numpy(buf, offsets, counts, length, export_ns, uptime_ms)
+
+
+def _gather_compiled(kernel: Kernel, buf: U8, offsets: I64, counts: I64, length: int,
+                     export_ns: I64, uptime_ms: I64) -> tuple[U8, I64, I64] | None:  # fmt: skip
+    """:func:`gather` by the kernel; ``None`` when a set is not inside ``buf`` or the arrays
+    are not as it takes them (then the numpy code decides)."""
+    if buf.dtype != np.uint8 or buf.ndim != 1 or not 0 < length <= buf.shape[0]:
+        return None
+    per_set = (offsets, counts, export_ns, uptime_ms)
+    nsets = offsets.shape[0]
+    if any(a.dtype != np.int64 or a.shape != (nsets,) for a in per_set):
+        return None
+    sets = np.empty((4, nsets), dtype=np.int64)
+    for row, values in zip(sets, per_set, strict=True):
+        row[:] = values
+    total = int(sets[1].sum())
+    if total < 0:
+        return None
+    out = np.empty((total, length), dtype=np.uint8)
+    times = np.empty((2, total), dtype=np.int64)
+    buf = np.ascontiguousarray(buf)
+    if kernel.gather(buf, buf.shape[0], sets, nsets, length, out, times, total) != total:
+        return None
+    return out, times[0], times[1]
+
+
+def _gather_numpy(buf: U8, offsets: I64, counts: I64, length: int, export_ns: I64,
+                  uptime_ms: I64) -> tuple[U8, I64, I64]:  # fmt: skip
+    """:func:`gather` with numpy alone."""
+    total = int(counts.sum())
+    first_record = np.repeat(offsets + 4, counts)
+    within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    record_start = first_record + within * length
+    return (rows(buf, record_start, length), np.repeat(export_ns, counts),
+            np.repeat(uptime_ms, counts))  # fmt: skip

@@ -11,6 +11,7 @@ import struct
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -133,7 +134,7 @@ def _both_ways(items: list[tuple[bytes, str]], drain: int, tmp_path: Path) -> in
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(picks=st.lists(st.integers(0, 10_000), min_size=1, max_size=120), drain=st.integers(1, 200))
-def test_bulk_equals_one_by_one(picks: list[int], drain: int, tmp_path: Path) -> None:
+def test_bulk_equals_one_by_one(kernels: str, picks: list[int], drain: int, tmp_path: Path) -> None:
     _both_ways([pool()[i % len(pool())] for i in picks], drain, tmp_path)
 
 
@@ -143,3 +144,15 @@ def test_long_runs_are_classified_in_bounded_passes(
     monkeypatch.setattr(bulk_module, "MAX_PASS", 5)
     items = pool()[:80] * 2
     assert _both_ways(items, len(items), tmp_path) > 100
+
+
+@given(
+    st.lists(st.sampled_from([0, 1, 5, 2**48 + 300, 2**62 - 1, -3]) | st.integers(), max_size=60)
+)
+def test_unique_inverse_is_numpys(values: list[int]) -> None:
+    keys = np.array([v % 2**63 for v in values], dtype=np.int64)
+    unique, inverse = bulk_module.unique_inverse(keys)
+    expected, expected_inverse = np.unique(keys, return_inverse=True)
+    assert unique.dtype == expected.dtype and np.array_equal(unique, expected)
+    assert inverse.dtype == expected_inverse.dtype
+    assert np.array_equal(inverse, expected_inverse.reshape(-1))

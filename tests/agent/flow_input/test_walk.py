@@ -1,13 +1,14 @@
 """The vectorised walk over datagram headers and set headers against a plain per-datagram
-reference, on any bytes: headers are read right, a datagram is ``ok`` exactly when its sets
-tile it, and the sets found are the reference's, in order."""
+reference, on any bytes, with numpy and with the compiled kernel: headers are read right, a
+datagram is ``ok`` exactly when its sets tile it, and the sets found are the reference's, in
+order."""
 
 from __future__ import annotations
 
 import struct
 
 import numpy as np
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.inputs.flow.walk import MIN_LENGTH, walk
@@ -56,8 +57,9 @@ def datagrams(draw: st.DrawFn) -> bytes:
     return struct.pack(">HHIII", 10, length % 65536, 2, 3, 4) + body
 
 
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(datagrams(), min_size=1, max_size=30))
-def test_walk_equals_the_reference(items: list[bytes]) -> None:
+def test_walk_equals_the_reference(kernels: str, items: list[bytes]) -> None:
     lengths = np.array([len(d) for d in items], dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
     buf = np.frombuffer(b"".join(items) + bytes(MIN_LENGTH), np.uint8)
