@@ -6,22 +6,32 @@ sort is a stable LSD radix sort over 16-bit digits (``np.argsort(kind="stable")`
 ``uint16`` is a counting sort, much faster here than comparison sorts on ``uint64``), skipping
 every digit that is the same in all rows, so IPv4 keys (``high == 0``) take about three passes.
 Sums are ``uint64`` (exact, wrapping like any ``uint64`` sum).
+
+Where the compiled kernel ``key_sums`` is available (:func:`agent.inputs.flow.native.library`)
+the rows go into a hash table instead (``native/key_sums.c``: one row per key from the start,
+its arrays owned here), and only the distinct keys are sorted when asked.
 """
 
 from __future__ import annotations
 
+import ctypes
+import secrets
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from functools import cache
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from agent.inputs.flow.native import library
 
 Rows = npt.NDArray[np.intp]
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
 LITTLE: Final = sys.byteorder == "little"
+TABLE_CAPACITY = 1024  # keys a compiled table starts with (tests lower it to force growth)
 
 
 def radix_order(words: Sequence[npt.NDArray[np.unsignedinteger[Any]]]) -> Rows:
@@ -59,22 +69,26 @@ class Rows3:
         return int(self.high.shape[0])
 
 
+def key_order(high: U64, low: U64, tag: U64) -> Rows:
+    """The stable order of rows by key ``(high, low, tag)`` (contiguous ``uint64`` each)."""
+    v4ish = high == 0
+    if v4ish.all():  # every key sorts by (low, tag) alone
+        return radix_order([low, tag])
+    short = np.flatnonzero(v4ish)  # sorted before every key with a nonzero high half
+    long = np.flatnonzero(~v4ish)
+    return np.concatenate(
+        [
+            short[radix_order([low[short], tag[short]])],
+            long[radix_order([high[long], low[long], tag[long]])],
+        ]
+    )
+
+
 def reduce_rows(rows: Rows3) -> Rows3:
     """One row per key, sorted by ``(high, low, tag)``; a key keeps its first row's zone."""
     if len(rows) == 0:
         return rows
-    v4ish = rows.high == 0
-    if v4ish.all():  # every key sorts by (low, tag) alone
-        order = radix_order([rows.low, rows.tag])
-    else:
-        short = np.flatnonzero(v4ish)  # sorted before every key with a nonzero high half
-        long = np.flatnonzero(~v4ish)
-        order = np.concatenate(
-            [
-                short[radix_order([rows.low[short], rows.tag[short]])],
-                long[radix_order([rows.high[long], rows.low[long], rows.tag[long]])],
-            ]
-        )
+    order = key_order(rows.high, rows.low, rows.tag)
     high, low, tag = rows.high.take(order), rows.low.take(order), rows.tag.take(order)
     new = np.empty(order.shape[0], dtype=bool)
     new[0] = True
@@ -85,12 +99,148 @@ def reduce_rows(rows: Rows3) -> Rows3:
     return Rows3(high[starts], low[starts], tag[starts], zone, values)
 
 
+class _Kernel(NamedTuple):
+    """The functions of ``native/key_sums.c``."""
+
+    add: Any  # ks_add: rows into a table; returns the row it stopped at (-1: bad arguments)
+    rehash: Any  # ks_rehash: fills new slots for the rows held; 0 or -1
+    rollup: Any  # ks_rollup: a batch of records into a rollup's tables and app sums
+
+
+@cache
+def _bound(lib: ctypes.CDLL) -> _Kernel:
+    # arrays go as addresses checked by array_address (dtype, layout, size): ndpointer's checks
+    # cost microseconds per argument, per call, and do not check sizes
+    ptr, size, word = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
+    # a table: slots, their count, store, capacity, state, seed
+    table: list[Any] = [ptr, size, ptr, size, ptr, word]
+    add = lib.ks_add
+    add.argtypes = [*table, ptr, ptr, ptr, ptr, size, ptr, size, size]
+    add.restype = size
+    rehash = lib.ks_rehash
+    rehash.argtypes = [ptr, size, ptr, size, size, word]
+    rehash.restype = size
+    rollup = lib.ks_rollup
+    rollup.argtypes = [
+        *table, *table, ptr, size, size, size,  # talkers, destinations, app sums
+        ptr, ptr, ptr, ptr, ptr, ptr, size, size, ptr,  # the batch, from a record on
+    ]  # fmt: skip
+    rollup.restype = size
+    return _Kernel(add, rehash, rollup)
+
+
+def array_address(array: npt.NDArray[Any], dtype: type[np.generic], size: int) -> int:
+    """The data address of ``array`` for a kernel, once checked to be C-contiguous, of
+    ``dtype`` (native byte order) and of ``size`` items: anything else is an error."""
+    if array.dtype != dtype or not array.flags.c_contiguous or array.size != size:
+        raise TypeError(
+            f"flow kernel: expected {size} C-contiguous {np.dtype(dtype)}, got "
+            f"{array.size} {array.dtype} (contiguous: {array.flags.c_contiguous})"
+        )
+    return int(array.ctypes.data)
+
+
+def _kernel() -> _Kernel | None:
+    lib = library("key_sums")
+    return None if lib is None else _bound(lib)
+
+
+class _HashTable:
+    """The compiled table (see ``native/key_sums.c``): ``store`` holds one row of 8 words per
+    distinct key (high, low, tag, bytes, packets, flows, zone, unused) in the order first met;
+    ``slots``, twice as many, a power of two, index them. Grows (x2, rehashed) when full."""
+
+    WORDS: Final = 8
+    ZONE: Final = 6
+
+    def __init__(self, kernel: _Kernel, capacity: int) -> None:
+        self.kernel = kernel
+        self.seed = secrets.randbits(64)  # keys are remote addresses: no fixed hash order
+        self.state = np.zeros(1, dtype=np.int64)  # rows held
+        self._allocate(max(capacity, 2))  # a record may bring two keys
+
+    def _allocate(self, capacity: int) -> None:
+        # rows aligned to 64 bytes: one cache line each
+        words = np.zeros(capacity * self.WORDS + self.WORDS - 1, dtype=np.uint64)
+        skip = (-words.ctypes.data % 64) // words.itemsize
+        self.store: U64 = words[skip : skip + capacity * self.WORDS].reshape(capacity, -1)
+        self.slots: I32 = np.zeros(2 * capacity, dtype=np.int32)
+        self._args = (
+            array_address(self.slots, np.int32, 2 * capacity), 2 * capacity,
+            array_address(self.store, np.uint64, capacity * self.WORDS), capacity,
+            array_address(self.state, np.int64, 1), self.seed,
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return int(self.state[0])
+
+    @property
+    def capacity(self) -> int:
+        return int(self.store.shape[0])
+
+    def args(self) -> tuple[int, ...]:
+        """The table's arguments of the kernel's functions (addresses of arrays it holds)."""
+        return self._args
+
+    def clear(self) -> None:
+        self.state[0] = 0
+        self.slots.fill(0)
+
+    def grow(self) -> None:
+        """Twice the capacity, the rows kept."""
+        used = len(self)
+        store = self.store
+        self._allocate(2 * self.capacity)
+        self.store[:used] = store[:used]
+        slots, nslots, rows, capacity, _, seed = self._args
+        status = self.kernel.rehash(slots, nslots, rows, capacity, used, seed)
+        if status != 0:
+            raise RuntimeError(f"key_sums: rehash failed ({status})")
+
+    def _put(self, high: U64, low: U64, tag: U64, zone: I32, values: U64, start: int) -> int:
+        n = high.shape[0]
+        nzone = zone.shape[0]
+        stop = int(
+            self.kernel.add(
+                *self._args, array_address(high, np.uint64, n), array_address(low, np.uint64, n),
+                array_address(tag, np.uint64, n), array_address(zone, np.int32, nzone), nzone,
+                array_address(values, np.uint64, 3 * n), n, start,
+            )
+        )  # fmt: skip
+        if not start <= stop <= n:
+            raise RuntimeError(f"key_sums: add failed ({stop})")
+        return stop
+
+    def add(self, high: U64, low: U64, tag: U64, zone: I32 | None, values: U64) -> None:
+        """Rows (contiguous arrays; ``values``: ``(3, k)``); ``zone`` None stores zeros."""
+        zones = np.zeros(0, dtype=np.int32) if zone is None else zone
+        start = self._put(high, low, tag, zones, values, 0)
+        while start < high.shape[0]:
+            self.grow()
+            stop = self._put(high, low, tag, zones, values, start)
+            if stop == start:
+                raise RuntimeError("key_sums: the grown table took no row")
+            start = stop
+
+    def rows(self, with_zone: bool) -> Rows3:
+        """One row per key, sorted by key (fresh arrays)."""
+        held = self.store[: len(self)]
+        high, low, tag = (np.ascontiguousarray(held[:, i]) for i in range(3))
+        order = key_order(high, low, tag)
+        ordered = held.take(order, axis=0)
+        zone = ordered[:, self.ZONE].astype(np.int32) if with_zone else None
+        values = np.ascontiguousarray(ordered[:, 3:6].T)
+        return Rows3(high.take(order), low.take(order), tag.take(order), zone, values)
+
+
 class KeySums:
     """Rows appended per batch into buffers kept from interval to interval (no fresh pages to
     fault in), reduced in bulk; :meth:`reduced` gives one row per key.
 
     Reduces by itself when more than ``max_pending`` rows (and twice the rows of the last
-    reduction) are waiting, so memory stays bounded by the number of distinct keys."""
+    reduction) are waiting, so memory stays bounded by the number of distinct keys. With the
+    compiled kernel the rows go into a hash table instead (one row per key at all times,
+    ``max_pending`` unused; ``len`` counts keys) and :meth:`reduced` sorts its keys."""
 
     def __init__(self, max_pending: int, with_zone: bool) -> None:
         self.max_pending = max_pending
@@ -100,16 +250,33 @@ class KeySums:
         self._tag: U64 = np.zeros(0, dtype=np.uint64)
         self._zone: I32 = np.zeros(0, dtype=np.int32)
         self._values: U64 = np.zeros((3, 0), dtype=np.uint64)
+        kernel = _kernel()
+        self._table = None if kernel is None else _HashTable(kernel, TABLE_CAPACITY)
+        self._sorted: Rows3 | None = None  # the table's rows, by key, until the next change
         self.clear()
 
     def clear(self) -> None:
         """Drop every row (the buffers stay)."""
+        if self._table is not None:
+            self._table.clear()
+            self._sorted = None
         self._size = 0
         self._clean = True  # the rows (if any) are reduced
         self._limit = self.max_pending
 
     def __len__(self) -> int:
-        return self._size
+        return self._size if self._table is None else len(self._table)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the rows go into the compiled table."""
+        return self._table is not None
+
+    def compiled_table(self) -> _HashTable | None:
+        """The compiled table, to add rows to directly (the sorted rows are dropped), or None
+        on the numpy path."""
+        self._sorted = None
+        return self._table
 
     def _reserve(self, size: int) -> None:
         capacity = self._high.shape[0]
@@ -131,6 +298,18 @@ class KeySums:
     ) -> None:
         """Rows of records (``values``: ``(3, k)``, bytes, packets, one)."""
         if high.shape[0] == 0:
+            return
+        if self._table is not None:
+            self._sorted = None
+            self._table.add(
+                np.ascontiguousarray(high, dtype=np.uint64),
+                np.ascontiguousarray(low, dtype=np.uint64),
+                np.ascontiguousarray(tag, dtype=np.uint64),
+                None
+                if zone is None or not self.with_zone
+                else np.ascontiguousarray(zone, np.int32),
+                np.ascontiguousarray(values, dtype=np.uint64),
+            )
             return
         self._put(high, low, tag, zone, values)
         self._clean = False
@@ -161,6 +340,12 @@ class KeySums:
     def reduced(self) -> Rows3 | None:
         """One row per key, sorted by key (views of the buffers, valid until the next
         :meth:`add` or :meth:`clear`); None without rows."""
+        if self._table is not None:
+            if len(self._table) == 0:
+                return None
+            if self._sorted is None:
+                self._sorted = self._table.rows(self.with_zone)
+            return self._sorted
         if self._size == 0:
             return None
         if not self._clean:
@@ -169,3 +354,52 @@ class KeySums:
             self._put(out.high, out.low, out.tag, out.zone, out.values)
             self._clean = True
         return self._rows()
+
+
+def _grown(table: _HashTable, room: int) -> bool:
+    """Grows ``table`` if it has no room for ``room`` more keys; whether it did."""
+    if len(table) + room <= table.capacity:
+        return False
+    table.grow()
+    return True
+
+
+def add_records(
+    talkers: KeySums, destinations: KeySums, app_sums: U64, napps: int, zone: I32, high: U64,
+    low: U64, app: npt.NDArray[np.uint16], nbytes: U64, packets: U64,
+) -> int | None:  # fmt: skip
+    """A batch of ``n`` flow records into a rollup in one pass of the compiled kernel, or None
+    (nothing done) where it is not in use. ``zone``, ``high``, ``low``: ``(2, n)`` (sources,
+    then destinations; zone < 0: none), contiguous; ``app``, ``nbytes``, ``packets``: ``(n,)``.
+    Each zoned side adds to ``app_sums`` (flat, ``(zone, direction, app, 3)``), to ``talkers``
+    at ``(high, low, direction)`` with its zone and, if the peer has no zone, to
+    ``destinations`` at ``(peer high, peer low, zone)``. Returns the records with no zoned
+    side."""
+    t, d = talkers.compiled_table(), destinations.compiled_table()
+    if t is None or d is None:
+        return None
+    n = app.shape[0]
+    nzones = app_sums.shape[0] // (6 * napps)
+    unzoned = np.zeros(1, dtype=np.int64)
+    sums = array_address(app_sums, np.uint64, app_sums.shape[0])
+    batch = (
+        array_address(zone, np.int32, 2 * n), array_address(high, np.uint64, 2 * n),
+        array_address(low, np.uint64, 2 * n), array_address(app, np.uint16, n),
+        array_address(nbytes, np.uint64, n), array_address(packets, np.uint64, n),
+    )  # fmt: skip
+    start = 0
+    while True:
+        stop = int(
+            t.kernel.rollup(
+                *t.args(), *d.args(), sums, app_sums.shape[0], nzones, napps,
+                *batch, n, start, array_address(unzoned, np.int64, 1),
+            )
+        )  # fmt: skip
+        if not start <= stop <= n:
+            raise RuntimeError(f"key_sums: rollup failed ({stop})")
+        if stop == n:
+            return int(unzoned[0])
+        grown = _grown(t, 2) | _grown(d, 1)
+        if stop == start and not grown:
+            raise RuntimeError("key_sums: rollup stopped with room in its tables")
+        start = stop

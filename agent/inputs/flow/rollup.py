@@ -20,7 +20,9 @@ were added (the listener's receive time), not to their flow times.
 Addresses are kept as the two big-endian 64-bit halves of their 16-byte keys (IPv4 as
 ``::ffff:a.b.c.d``); talker and destination rows are appended per batch and reduced in bulk
 (:class:`KeySums`), sorted by key as :meth:`FlowRollup.flush` always reported them. Only
-the per-application sums are kept per zone; the per-zone sums are their totals.
+the per-application sums are kept per zone; the per-zone sums are their totals. Where the
+compiled kernel ``key_sums`` is available, everything :meth:`FlowRollup.add` does past the zone
+lookup is one pass in C (:func:`agent.inputs.flow.key_sums.add_records`), with the same results.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy.typing as npt
 
 from agent.inputs.flow.addresses import KEY_DTYPE, ZoneResolver, address_text, as_keys
 from agent.inputs.flow.apps import OTHER, AppTable
-from agent.inputs.flow.key_sums import KeySums
+from agent.inputs.flow.key_sums import KeySums, add_records
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.zone_table import MAPPED_START
 from campusguard.metric import FieldValue, Metric
@@ -153,6 +155,29 @@ class FlowRollup:
             return
         sides = self._sides(batch)
         self._grow()
+        if self._talkers.compiled:
+            self._add_compiled(batch, sides)
+        else:
+            self._add_numpy(batch, sides)
+
+    def _add_compiled(self, batch: FlowBatch, sides: _Sides) -> None:
+        """All of :meth:`add` past the zone lookup, in one call of the ``key_sums`` kernel."""
+        app = self.apps.classify(batch.proto, batch.src_port, batch.dst_port)
+        unzoned = add_records(
+            self._talkers, self._destinations, self._app, len(self.apps.names),
+            np.ascontiguousarray(sides.zone.reshape(-1), dtype=np.int32),
+            np.ascontiguousarray(sides.high.reshape(-1), dtype=np.uint64),
+            np.ascontiguousarray(sides.low.reshape(-1), dtype=np.uint64),
+            np.ascontiguousarray(app, dtype=np.uint16),
+            np.ascontiguousarray(batch.bytes, dtype=np.uint64),
+            np.ascontiguousarray(batch.packets, dtype=np.uint64),
+        )  # fmt: skip
+        if unzoned is None:
+            raise RuntimeError("flow rollup: the key_sums kernel went away")
+        self.unzoned_flows += unzoned
+
+    def _add_numpy(self, batch: FlowBatch, sides: _Sides) -> None:
+        n = len(batch)
         src_zone, dst_zone = sides.zone[0], sides.zone[1]
         out_rows = np.flatnonzero(src_zone >= 0)
         in_rows = np.flatnonzero(dst_zone >= 0)

@@ -6,18 +6,24 @@ answer for each interval is taken from :meth:`InventoryIndex.zone_of` itself (at
 address, ``site=None``), so "first one wins" and every other rule of the index hold unchanged.
 A lookup is then one ``np.searchsorted`` over the interval starts: IPv4 on ``uint32`` values
 (most of them answered by a table of the 65,536 /16 blocks first), IPv6 on 16-byte big-endian
-keys (IPv4-mapped IPv6 addresses are IPv4 and never looked up there).
+keys (IPv4-mapped IPv6 addresses are IPv4 and never looked up there). Where the compiled kernel
+``key_sums`` is available the same lookups run in C (``native/key_sums.c``, ``zt_refs4`` and
+``zt_refs6``), a binary search per address.
 """
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 from collections.abc import Callable, Iterable
-from typing import Final
+from functools import cache
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from agent.inputs.flow.key_sums import array_address
+from agent.inputs.flow.native import library
 from campusguard.inventory.lookup import InventoryIndex
 
 NONE: Final = -1
@@ -30,6 +36,31 @@ MAPPED_END: Final = 1 << 48
 
 ZoneRef = tuple[str, str]
 I32 = npt.NDArray[np.int32]
+
+
+class _Lookups(NamedTuple):
+    """The zone lookups of ``native/key_sums.c`` (0, or -1 for bad arguments)."""
+
+    refs4: Any
+    refs6: Any
+
+
+@cache
+def _bound(lib: ctypes.CDLL) -> _Lookups:
+    # arrays as addresses checked by array_address (dtype, layout and size)
+    ptr, size = ctypes.c_void_p, ctypes.c_int64
+    refs4 = lib.zt_refs4
+    refs4.argtypes = [ptr, size, ptr, size, ptr, ptr, size, ctypes.c_int32, ptr]
+    refs4.restype = size
+    refs6 = lib.zt_refs6
+    refs6.argtypes = [ptr, size, ptr, ptr, ptr, size, ptr]
+    refs6.restype = size
+    return _Lookups(refs4, refs6)
+
+
+def _kernel() -> _Lookups | None:
+    lib = library("key_sums")
+    return None if lib is None else _bound(lib)
 
 
 def _bounds(prefixes: Iterable[tuple[int, int]], bits: int) -> list[int]:
@@ -91,7 +122,11 @@ class ZoneTable:
             b"".join(s.to_bytes(16, "big") for s in starts6), dtype=np.dtype("V16")
         )
         self._refs6 = np.array(refs6, dtype=np.int32)
+        halves = self._starts6.view(">u8").reshape(-1, 2).astype(np.uint64)
+        self._high6 = np.ascontiguousarray(halves[:, 0])
+        self._low6 = np.ascontiguousarray(halves[:, 1])
         self.refs = list(self.ref_ids)
+        self._kernel = _kernel()
 
     @staticmethod
     def _table(
@@ -105,6 +140,8 @@ class ZoneTable:
     def refs_v4(self, values: npt.NDArray[np.uint32]) -> I32:
         """The zone ref of every IPv4 address (``uint32``, host order values): by /16 block,
         or by binary search for the addresses in blocks that several intervals share."""
+        if self._kernel is not None:
+            return self._refs_v4_compiled(np.ascontiguousarray(values, dtype=np.uint32))
         refs: I32 = self._blocks4[values >> 16]
         split = np.flatnonzero(refs == SPLIT)
         if split.size:
@@ -114,5 +151,36 @@ class ZoneTable:
 
     def refs_v6(self, keys: npt.NDArray[np.void]) -> I32:
         """The zone ref of every IPv6 address (16-byte big-endian ``V16`` keys, not mapped)."""
+        if self._kernel is not None:
+            return self._refs_v6_compiled(np.ascontiguousarray(keys))
         at = np.searchsorted(self._starts6, keys, side="right") - 1
         return self._refs6[at]
+
+    def _refs_v4_compiled(self, values: npt.NDArray[np.uint32]) -> I32:
+        assert self._kernel is not None
+        n, k = values.shape[0], self._starts4.shape[0]
+        out = np.empty(n, dtype=np.int32)
+        status = self._kernel.refs4(
+            array_address(values, np.uint32, n), n,
+            array_address(self._blocks4, np.int32, 1 << 16), 1 << 16,
+            array_address(self._starts4, np.uint32, k), array_address(self._refs4, np.int32, k),
+            k, SPLIT, array_address(out, np.int32, n),
+        )  # fmt: skip
+        if status != 0:
+            raise RuntimeError(f"zone table: IPv4 lookup failed ({status})")
+        return out
+
+    def _refs_v6_compiled(self, keys: npt.NDArray[np.void]) -> I32:
+        assert self._kernel is not None
+        if keys.dtype.itemsize != 16:
+            raise TypeError(f"zone table: expected 16-byte keys, got {keys.dtype}")
+        n, k = keys.shape[0], self._refs6.shape[0]
+        out = np.empty(n, dtype=np.int32)
+        status = self._kernel.refs6(
+            array_address(keys.view(np.uint8), np.uint8, 16 * n), n,
+            array_address(self._high6, np.uint64, k), array_address(self._low6, np.uint64, k),
+            array_address(self._refs6, np.int32, k), k, array_address(out, np.int32, n),
+        )  # fmt: skip
+        if status != 0:
+            raise RuntimeError(f"zone table: IPv6 lookup failed ({status})")
+        return out

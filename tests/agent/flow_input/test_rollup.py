@@ -4,7 +4,7 @@ with ``other``, IPv4 and IPv6; and the series count stays bounded whatever the t
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.inputs.flow.addresses import ZoneResolver
@@ -66,7 +66,7 @@ def rollup(inventory: InventoryIndex, top_n: int = 20, **options: int) -> FlowRo
     return FlowRollup(APPS, ZoneResolver(inventory), top_n, **options)
 
 
-def test_zones_and_apps_by_hand(inventory: InventoryIndex) -> None:
+def test_zones_and_apps_by_hand(kernels: str, inventory: InventoryIndex) -> None:
     r = rollup(inventory)
     r.add(batch(FLOWS[:5]))
     r.add(batch(FLOWS[5:]))
@@ -101,7 +101,7 @@ def test_zones_and_apps_by_hand(inventory: InventoryIndex) -> None:
     assert r.flush(MINUTE_NS, 2 * MINUTE_NS) == []  # flushing resets
 
 
-def test_top_talkers_and_destinations_with_other(inventory: InventoryIndex) -> None:
+def test_top_talkers_and_destinations_with_other(kernels: str, inventory: InventoryIndex) -> None:
     r = rollup(inventory, top_n=2)
     r.add(batch(FLOWS))
     metrics = r.flush(0, MINUTE_NS)
@@ -129,7 +129,7 @@ def test_top_talkers_and_destinations_with_other(inventory: InventoryIndex) -> N
     }
 
 
-def test_compaction_changes_nothing(inventory: InventoryIndex) -> None:
+def test_compaction_changes_nothing(kernels: str, inventory: InventoryIndex) -> None:
     whole = rollup(inventory, top_n=3)
     pieces = rollup(inventory, top_n=3, max_pending_rows=2)
     for flow in FLOWS * 3:
@@ -141,7 +141,7 @@ def test_compaction_changes_nothing(inventory: InventoryIndex) -> None:
     assert sorted(expect, key=key) == sorted(got, key=key)
 
 
-def test_no_inventory_means_no_zones() -> None:
+def test_no_inventory_means_no_zones(kernels: str) -> None:
     r = FlowRollup(APPS, ZoneResolver(None), 5)
     r.add(batch(FLOWS))
     assert r.flush(0, MINUTE_NS) == []
@@ -160,10 +160,12 @@ flow = st.builds(
 )  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None)
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(flow, min_size=1, max_size=120), st.integers(1, 5))
 def test_totals_conserved_and_series_bounded(
-    inventory: InventoryIndex, flows: list[Flow], top_n: int
+    kernels: str, inventory: InventoryIndex, flows: list[Flow], top_n: int
 ) -> None:
     r = rollup(inventory, top_n=top_n)
     r.add(batch(flows))

@@ -14,9 +14,11 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agent.inputs.flow import key_sums
 from agent.inputs.flow.addresses import KEY_DTYPE, ZoneResolver
 from agent.inputs.flow.apps import OTHER, AppTable
 from agent.inputs.flow.key_sums import Rows3, radix_order, reduce_rows
@@ -92,9 +94,11 @@ def text_of(key: bytes) -> str:
     return str(ipaddress.IPv6Address(key))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(v4_text, max_size=30), st.lists(v6_text, max_size=30))
-def test_zone_lookup_equals_zone_of(v4: list[str], v6: list[str]) -> None:
+def test_zone_lookup_equals_zone_of(kernels: str, v4: list[str], v6: list[str]) -> None:
     table = ZoneTable(INDEX)
     refs4 = table.refs_v4(np.array([int(ipaddress.IPv4Address(a)) for a in v4], np.uint32))
     for address, ref in zip(v4, refs4.tolist(), strict=True):
@@ -267,12 +271,16 @@ def intervals(draw: st.DrawFn) -> list[list[list[Flow]]]:
     return draw(st.lists(batches, min_size=1, max_size=3))
 
 
-@settings(max_examples=150, deadline=None)
-@given(intervals(), st.integers(0, 4), st.sampled_from([1, 5, 1 << 18]))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(intervals(), st.integers(0, 4), st.sampled_from([1, 5, 1 << 18]), st.sampled_from([2, 8]))
 def test_flush_equals_reference(
-    data: list[list[list[Flow]]], top_n: int, max_pending_rows: int
+    kernels: str, data: list[list[list[Flow]]], top_n: int, max_pending_rows: int, capacity: int
 ) -> None:
-    rollup = FlowRollup(APPS, ZoneResolver(INDEX), top_n, max_pending_rows=max_pending_rows)
+    with pytest.MonkeyPatch.context() as patch:  # compiled tables that must grow
+        patch.setattr(key_sums, "TABLE_CAPACITY", capacity)
+        rollup = FlowRollup(APPS, ZoneResolver(INDEX), top_n, max_pending_rows=max_pending_rows)
     reference = Reference(top_n)
     for interval in data:
         for flows in interval:
