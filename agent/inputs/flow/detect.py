@@ -53,7 +53,7 @@ from agent.inputs.flow.detect_columns import (
 )
 from agent.inputs.flow.detect_config import DetectConfig, parse_endpoint
 from agent.inputs.flow.records import FlowBatch
-from agent.inputs.flow.scan_sources import CountedGroups, LightSources, unique_groups
+from agent.inputs.flow.scan_sources import CountedGroups, LightSources
 from campusguard.inventory.lookup import InventoryIndex
 from campusguard.metric import FieldValue, Metric
 
@@ -271,8 +271,7 @@ class FlowDetector:
         rows = np.flatnonzero(candidate)
         if rows.size == 0:
             return
-        protos = c.proto[rows].astype(np.int64)
-        groups = self._counted.new(unique_groups(c.src[rows], c.dst[rows], c.dport[rows], protos))
+        groups = self._counted.of_rows(c.src, c.dst, c.dport, c.proto, rows)
         if groups[0].size == 0:
             return
         evicted = self._light.evicted

@@ -10,17 +10,25 @@ batch, so an id is turned back into its 16-byte key from the batch itself (:meth
 inventory device, IoT allowed host), so a batch's records are looked up with a few array
 operations; the addresses it misses are resolved through :class:`ZoneResolver` (unique ones
 only) and written back. Zones and flags do not depend on the detection window.
+
+Where the compiled ``detect`` kernel (``native/detect.c``) is loaded, the address ids of a batch
+with IPv6 records and the cache lookup are each one call of it; the numpy code gives the same.
 """
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from agent.inputs.flow.addresses import KEY_DTYPE, V4_MAPPED, Keys, ZoneResolver
+from agent.inputs.flow.native import library
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.origin import local_rows
 
@@ -30,6 +38,7 @@ I32 = npt.NDArray[np.int32]
 U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
 Mask = npt.NDArray[np.bool_]
+Positions = npt.NDArray[np.intp]
 LOCAL, DEVICE, ALLOWED = 1, 2, 4  # address flags
 WAYS = 4  # slots per set of the address cache
 V6_BIT = 1 << 62
@@ -102,11 +111,15 @@ class Columns:
         n = len(batch)
         v6 = np.asarray(batch.ip_version) == 6
         has_v6 = batch.src6.shape[0] == n and batch.dst6.shape[0] == n and bool(v6.any())
-        src = np.asarray(batch.src4).astype(np.int64)
-        dst = np.asarray(batch.dst4).astype(np.int64)
-        if has_v6:
-            src[v6] = v6_ids(batch.src6[v6])
-            dst[v6] = v6_ids(batch.dst6[v6])
+        kernel = _kernel()
+        if has_v6 and kernel is not None:
+            src, dst = _ids_compiled(kernel, batch, v6)
+        else:
+            src = np.asarray(batch.src4).astype(np.int64)
+            dst = np.asarray(batch.dst4).astype(np.int64)
+            if has_v6:
+                src[v6] = v6_ids(batch.src6[v6])
+                dst[v6] = v6_ids(batch.dst6[v6])
 
         return cls(
             batch, v6 if has_v6 else None, src, dst,
@@ -157,10 +170,24 @@ class AddressCache:
         self.zone = np.full(1 << bits, -1, dtype=np.int32)
         self.flags = np.zeros(1 << bits, dtype=np.uint8)
         self.misses = 0  # addresses resolved through the zone resolver
+        self._kernel = _kernel()
 
     def fill(self, c: Columns) -> None:
         """Set ``src_zone``, ``dst_zone``, ``src_flags`` and ``dst_flags`` of ``c``."""
-        ids = np.concatenate([c.src, c.dst])
+        if self._kernel is None:
+            zone, flags, miss = self.lookup(c.src, c.dst)
+        else:
+            zone, flags, miss = self._lookup_compiled(self._kernel, c.src, c.dst)
+        if miss.size:
+            self._resolve(c, zone, flags, miss)
+        n = c.src.shape[0]
+        c.src_zone, c.dst_zone = zone[:n], zone[n:]
+        c.src_flags, c.dst_flags = flags[:n], flags[n:]
+
+    def lookup(self, src: I64, dst: I64) -> tuple[I32, U8, Positions]:
+        """Zone and flags of the ids of ``src`` then ``dst`` from the table (anything where
+        missing) and the positions of the missing ones (the numpy path)."""
+        ids = np.concatenate([src, dst])
         primary = ((ids.astype(np.uint64) * _M1) >> self.shift).astype(np.intp)
         slot = primary.copy()
         miss = np.flatnonzero(self.ids[slot] != ids)
@@ -171,28 +198,47 @@ class AddressCache:
             hit = self.ids[probe] == ids[miss]
             slot[miss[hit]] = probe[hit]
             miss = miss[~hit]
-        zone = self.zone[slot]
-        flags = self.flags[slot]
-        if miss.size:
-            missing, first, inverse = np.unique(ids[miss], return_index=True, return_inverse=True)
-            rows = c.rows_of(miss[first])
-            keys: Keys = np.ascontiguousarray(rows).view(KEY_DTYPE).reshape(-1)
-            found = self.resolver.zones_of(keys)
-            bits = local_rows(rows).astype(np.uint8) * LOCAL
-            bits |= _member(missing, self.devices).astype(np.uint8) * DEVICE
-            bits |= _member(missing, self.allowed).astype(np.uint8) * ALLOWED
-            self.misses += int(missing.shape[0])
-            ways = primary[miss[first], None] ^ np.arange(WAYS)
-            free = self.ids[ways] < 0
-            victim = (np.arange(missing.shape[0]) + self.misses) % WAYS  # when the set is full
-            chosen = np.where(free.any(axis=1), free.argmax(axis=1), victim)
-            at = ways[np.arange(missing.shape[0]), chosen]
-            self.ids[at], self.zone[at], self.flags[at] = missing, found, bits
-            zone[miss] = found[inverse.reshape(-1)]
-            flags[miss] = bits[inverse.reshape(-1)]
+        return self.zone[slot], self.flags[slot], miss
+
+    def _lookup_compiled(self, kernel: _Kernel, src: I64, dst: I64
+                         ) -> tuple[I32, U8, Positions]:  # fmt: skip
+        """:meth:`lookup` in one call of the compiled kernel."""
+        n = src.shape[0]
+        if dst.shape[0] != n or not self.ids.shape == self.zone.shape == self.flags.shape:
+            raise ValueError("columns or table arrays of different lengths")
+        zone = np.empty(2 * n, dtype=np.int32)
+        flags = np.empty(2 * n, dtype=np.uint8)
+        miss = np.empty(2 * n, dtype=np.int64)
+        found = kernel.cache_lookup(
+            self.ids, self.zone, self.flags, self.ids.shape[0], int(self.shift),
+            np.ascontiguousarray(src), np.ascontiguousarray(dst), n, zone, flags, miss, 2 * n,
+        )  # fmt: skip
+        if found < 0:
+            raise RuntimeError(f"detect_cache_lookup failed ({found})")
+        return zone, flags, miss[:found].astype(np.intp)
+
+    def _resolve(self, c: Columns, zone: I32, flags: U8, miss: Positions) -> None:
+        """Resolve the missing positions (of sources, then destinations) of ``c``, write them
+        into the table and into ``zone`` and ``flags``."""
         n = c.src.shape[0]
-        c.src_zone, c.dst_zone = zone[:n], zone[n:]
-        c.src_flags, c.dst_flags = flags[:n], flags[n:]
+        ids = np.where(miss < n, c.src[miss % n], c.dst[miss % n])
+        missing, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        rows = c.rows_of(miss[first])
+        keys: Keys = np.ascontiguousarray(rows).view(KEY_DTYPE).reshape(-1)
+        found = self.resolver.zones_of(keys)
+        bits = local_rows(rows).astype(np.uint8) * LOCAL
+        bits |= _member(missing, self.devices).astype(np.uint8) * DEVICE
+        bits |= _member(missing, self.allowed).astype(np.uint8) * ALLOWED
+        self.misses += int(missing.shape[0])
+        primary = ((missing.astype(np.uint64) * _M1) >> self.shift).astype(np.intp)
+        ways = primary[:, None] ^ np.arange(WAYS)
+        free = self.ids[ways] < 0
+        victim = (np.arange(missing.shape[0]) + self.misses) % WAYS  # when the set is full
+        chosen = np.where(free.any(axis=1), free.argmax(axis=1), victim)
+        at = ways[np.arange(missing.shape[0]), chosen]
+        self.ids[at], self.zone[at], self.flags[at] = missing, found, bits
+        zone[miss] = found[inverse.reshape(-1)]
+        flags[miss] = bits[inverse.reshape(-1)]
 
     def get(self, address: int) -> tuple[int, int] | None:
         """Zone id and flags of one address id, if it is in the table."""
@@ -218,3 +264,49 @@ def _member(values: I64, table: I64) -> Mask:
         return np.zeros(values.shape[0], dtype=bool)
     at = np.minimum(np.searchsorted(table, values), table.shape[0] - 1)
     return np.asarray(table[at] == values, dtype=bool)
+
+
+def _ids_compiled(kernel: _Kernel, batch: FlowBatch, v6: Mask) -> tuple[I64, I64]:
+    """Source and destination ids of a batch with IPv6 records, in one kernel call."""
+    n = len(batch)
+    columns = (
+        np.ascontiguousarray(v6, dtype=np.bool_).view(np.uint8),
+        np.ascontiguousarray(batch.src4, dtype=np.uint32),
+        np.ascontiguousarray(batch.dst4, dtype=np.uint32),
+        np.ascontiguousarray(batch.src6, dtype=np.uint8).reshape(-1),
+        np.ascontiguousarray(batch.dst6, dtype=np.uint8).reshape(-1),
+    )
+    if [c.shape[0] for c in columns] != [n, n, n, 16 * n, 16 * n]:
+        raise ValueError("address columns of different lengths")
+    src, dst = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    done = kernel.address_ids(*columns, n, n, src, dst)
+    if done < 0:
+        raise RuntimeError(f"detect_address_ids failed ({done})")
+    return src, dst
+
+
+class _Kernel(NamedTuple):
+    cache_lookup: Callable[..., int]
+    address_ids: Callable[..., int]
+
+
+@cache
+def _bound(lib: ctypes.CDLL) -> _Kernel:
+    """The cache lookup and address ids of the ``detect`` kernel, with their argument types."""
+
+    def array(dtype: type[np.generic]) -> type:
+        return np.ctypeslib.ndpointer(dtype=dtype, flags="C_CONTIGUOUS")
+
+    i64, u8, n = array(np.int64), array(np.uint8), ctypes.c_int64
+    lookup = lib.detect_cache_lookup
+    lookup.argtypes = [i64, array(np.int32), u8, n, n, i64, i64, n, array(np.int32), u8, i64, n]
+    lookup.restype = ctypes.c_int64
+    ids = lib.detect_address_ids
+    ids.argtypes = [u8, array(np.uint32), array(np.uint32), u8, u8, n, n, i64, i64]
+    ids.restype = ctypes.c_int64
+    return _Kernel(lookup, ids)
+
+
+def _kernel() -> _Kernel | None:
+    lib = library("detect")
+    return None if lib is None else _bound(lib)

@@ -18,20 +18,29 @@ when the chunks grow past ``max_rows``.
 
 from __future__ import annotations
 
+import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from agent.inputs.flow.detect_columns import V6_BIT, mix
+from agent.inputs.flow.native import library
 
 I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+Rows = npt.NDArray[np.intp]
 Mask = npt.NDArray[np.bool_]
 Group = tuple[int, int, int, int]  # source id, destination id, port, protocol
 Groups = tuple[I64, I64, I64, I64, I64]  # source key, source id, destination id, port, protocol
 _LOW = np.uint64((1 << 24) - 1)
 MAX_COUNTED = 500_000  # scan groups remembered per window (about 35 MB at most)
 _LOW39 = (1 << 39) - 1
+_GROUP_WORDS = 4  # int64 words per slot of the compiled group set
+_FIRST_SLOTS = 1 << 12
 
 
 def source_keys(src: I64) -> I64:
@@ -45,14 +54,17 @@ def unique_groups(src: I64, dst: I64, port: I64, proto: I64) -> Groups:
     """The distinct (source key, source, destination, port, protocol) rows, sorted by source
     key, each source's rows together.
 
-    Rows are sorted by a 64-bit key: the 40-bit source key, then 24 bits mixed from the rest;
-    the result is checked against the columns, and an unlucky collision falls back to an exact
-    (slower) sort."""
+    The order is by (source key, source, 24 bits mixed from the rest, destination, port,
+    protocol): a total order on groups, so the groups of any subset of the rows come in the
+    same order as they do among all of them. Rows are sorted by a 64-bit key (the 40-bit
+    source key, then the 24 mixed bits), which gives that order unless two groups share a key
+    or two sources a source key; the result is checked against the columns, and such an
+    unlucky collision falls back to an exact (slower) sort."""
     if src.shape[0] == 0:
         return src, src, dst, port, proto
     k = source_keys(src)
-    rest = mix(mix(dst.astype(np.uint64)) ^ ((port << 8) | proto).astype(np.uint64))
-    key = (k.astype(np.uint64) << np.uint64(24)) | (rest & _LOW)
+    rest = mix(mix(dst.astype(np.uint64)) ^ ((port << 8) | proto).astype(np.uint64)) & _LOW
+    key = (k.astype(np.uint64) << np.uint64(24)) | rest
     order = np.argsort(key)
     key = key[order]
     s, d, p, r = src[order], dst[order], port[order], proto[order]
@@ -64,7 +76,7 @@ def unique_groups(src: I64, dst: I64, port: I64, proto: I64) -> Groups:
     same = (s == s[first]) & (d == d[first]) & (p == p[first]) & (r == r[first])
     together = np.array_equal(s[1:] != s[:-1], (key[1:] >> 24) != (key[:-1] >> 24))
     if not (together and bool(same.all())):
-        order = np.lexsort((proto, port, dst, src, k))
+        order = np.lexsort((proto, port, dst, rest, src, k))
         s, d, p, r = src[order], dst[order], port[order], proto[order]
         new[1:] = (s[1:] != s[:-1]) | (d[1:] != d[:-1]) | (p[1:] != p[:-1]) | (r[1:] != r[:-1])
         heads = np.flatnonzero(new)
@@ -74,23 +86,42 @@ def unique_groups(src: I64, dst: I64, port: I64, proto: I64) -> Groups:
 
 class CountedGroups:
     """The scan groups counted in this window. A flow exported again (active timeouts, long
-    transfers) adds no distinct port or host, so only new groups go on to be counted; a group
-    is known by a 64-bit hash of its four values (two groups sharing one, about one chance in
-    30 million at a million groups a window, would count as one). At most ``MAX_COUNTED``
-    hashes are kept: beyond that they are forgotten, and repeats are counted again (an upper
-    bound, as the light counts always allowed)."""
+    transfers) adds no distinct port or host, so only new groups go on to be counted. At most
+    ``MAX_COUNTED`` groups are kept: when a batch's would make more, the window's are forgotten
+    and repeats are counted again (an upper bound, as the light counts always allowed).
+
+    With the compiled kernel (``native/detect.c``) the groups are an exact hash set in a numpy
+    table, and only the first row of each new group is sorted. Without it, a group is known by
+    a 64-bit hash of its four values in a Python set (two groups sharing one, about one chance
+    in 30 million at a million groups a window, would count as one)."""
 
     def __init__(self) -> None:
         self._hashes: set[int] = set()
+        self._kernel = _kernel()
+        slots = 0 if self._kernel is None else _FIRST_SLOTS  # the numpy path needs no table
+        self._table = np.zeros(slots * _GROUP_WORDS, dtype=np.int64)
+        self._state = np.array([0, 1, 0], dtype=np.int64)  # groups, first batch, last batch
 
     def __len__(self) -> int:
-        return len(self._hashes)
+        return len(self._hashes) if self._kernel is None else int(self._state[0])
 
     def clear(self) -> None:
         self._hashes.clear()
+        self._state[0] = 0
+        self._state[1] = self._state[2] + 1  # earlier batches' slots are free
+
+    def of_rows(self, src: I64, dst: I64, port: I64, proto: U8, rows: Rows) -> Groups:
+        """The distinct groups of ``rows`` of the columns not counted before in this window,
+        in the order of :func:`unique_groups`; counts them."""
+        if self._kernel is None:
+            protos = proto[rows].astype(np.int64)
+            return self.new(unique_groups(src[rows], dst[rows], port[rows], protos))
+        fresh = self._fresh_rows(self._kernel, src, dst, port, proto, rows)
+        return unique_groups(src[fresh], dst[fresh], port[fresh], proto[fresh].astype(np.int64))
 
     def new(self, groups: Groups) -> Groups:
-        """The groups (from :func:`unique_groups`) not counted before; counts them."""
+        """The groups (from :func:`unique_groups`) not counted before; counts them (the numpy
+        path)."""
         _, src, dst, port, proto = groups
         hashed = mix(mix(src.astype(np.uint64)) ^ dst.astype(np.uint64))
         hashed ^= ((port << 8) | proto).astype(np.uint64)
@@ -105,6 +136,67 @@ class CountedGroups:
             return groups
         fresh = np.isin(hashes, np.fromiter(new, np.uint64, len(new)))
         return (groups[0][fresh], src[fresh], dst[fresh], port[fresh], proto[fresh])
+
+    def _fresh_rows(self, kernel: _Kernel, src: I64, dst: I64, port: I64, proto: U8,
+                    rows: Rows) -> I64:  # fmt: skip
+        """The first of ``rows`` of each group new in the window (the compiled path)."""
+        n = src.shape[0]
+        if not dst.shape[0] == port.shape[0] == proto.shape[0] == n:
+            raise ValueError("scan group columns of different lengths")
+        at = np.ascontiguousarray(rows, dtype=np.int64)
+        self._make_room(kernel, at.shape[0])
+        out = np.empty(at.shape[0], dtype=np.int64)
+        table = self._table
+        found = kernel.new_groups(
+            table, table.shape[0] // _GROUP_WORDS, self._state, self._state.shape[0],
+            np.ascontiguousarray(src), np.ascontiguousarray(dst), np.ascontiguousarray(port),
+            np.ascontiguousarray(proto), n, at, at.shape[0], MAX_COUNTED, out, out.shape[0],
+        )  # fmt: skip
+        if found < 0:
+            raise RuntimeError(f"detect_new_groups failed ({found})")
+        return out[:found]
+
+    def _make_room(self, kernel: _Kernel, more: int) -> None:
+        """Grow the table so that ``more`` groups fit at a load of at most 3/4."""
+        slots = self._table.shape[0] // _GROUP_WORDS
+        need = int(self._state[0]) + more + 1
+        if 4 * need <= 3 * slots:
+            return
+        while 4 * need > 3 * slots:
+            slots *= 2
+        table = np.zeros(slots * _GROUP_WORDS, dtype=np.int64)
+        old = self._table
+        moved = kernel.rehash(old, old.shape[0] // _GROUP_WORDS, table, slots, int(self._state[1]))
+        if moved != int(self._state[0]):
+            raise RuntimeError(f"detect_rehash moved {moved} of {int(self._state[0])} groups")
+        self._table = table
+
+
+class _Kernel(NamedTuple):
+    new_groups: Callable[..., int]
+    rehash: Callable[..., int]
+
+
+@cache
+def _bound(lib: ctypes.CDLL) -> _Kernel:
+    """The scan group functions of the ``detect`` kernel, with their argument types."""
+
+    def array(dtype: type[np.generic]) -> type:
+        return np.ctypeslib.ndpointer(dtype=dtype, flags="C_CONTIGUOUS")
+
+    i64, n = array(np.int64), ctypes.c_int64
+    new_groups = lib.detect_new_groups
+    new_groups.argtypes = [i64, n, i64, n, i64, i64, i64, array(np.uint8), n, i64, n, n, i64, n]
+    new_groups.restype = ctypes.c_int64
+    rehash = lib.detect_rehash
+    rehash.argtypes = [i64, n, i64, n, n]
+    rehash.restype = ctypes.c_int64
+    return _Kernel(new_groups, rehash)
+
+
+def _kernel() -> _Kernel | None:
+    lib = library("detect")
+    return None if lib is None else _bound(lib)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.inputs.origin import is_local_address
@@ -161,10 +161,12 @@ def seen(metrics: Sequence[Metric]) -> list[Event]:
     return sorted(out, key=repr)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches)
 def test_same_events_as_the_per_record_reference(
-    inventory: InventoryIndex, sequence: list[tuple[bool, list[Flow]]]
+    kernels: str, inventory: InventoryIndex, sequence: list[tuple[bool, list[Flow]]]
 ) -> None:
     det = detector(inventory, **OPTIONS)
     reference = Reference(inventory)

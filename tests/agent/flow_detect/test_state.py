@@ -24,7 +24,7 @@ WINDOW_NS = 60_000_000_000
 TELNET = flow("10.30.5.7", "10.0.0.1", 23)
 
 
-def test_same_event_once_per_window(inventory: InventoryIndex) -> None:
+def test_same_event_once_per_window(kernels: str, inventory: InventoryIndex) -> None:
     det = detector(inventory, port_scan_ports=5)
     scan = batch([flow("10.30.5.7", "10.1.0.10", p) for p in range(10)])
     first = det.observe(batch([TELNET]), T0)
@@ -47,7 +47,9 @@ def test_same_event_once_per_window(inventory: InventoryIndex) -> None:
     assert det.events == 2 + 1 + 2 + 2
 
 
-def test_memory_cap_evicts_oldest_sources_and_counts(inventory: InventoryIndex) -> None:
+def test_memory_cap_evicts_oldest_sources_and_counts(
+    kernels: str, inventory: InventoryIndex
+) -> None:
     det = detector(inventory, max_sources=10, port_scan_ports=3)
     # 1 port from the first source, then 20 other sources, then 2 more ports from the first:
     # its first port was evicted with it, so no scan (2 ports counted, not 3)
@@ -65,7 +67,7 @@ def test_memory_cap_evicts_oldest_sources_and_counts(inventory: InventoryIndex) 
     assert det.evicted == 0
 
 
-def test_items_per_source_are_bounded(inventory: InventoryIndex) -> None:
+def test_items_per_source_are_bounded(kernels: str, inventory: InventoryIndex) -> None:
     det = detector(inventory, max_items_per_source=50, port_scan_ports=100)
     flows = [flow("10.30.0.1", "10.1.0.10", p) for p in range(1, 1000)]
     assert of_type(det.observe(batch(flows), T0), "port_scan") == []
@@ -143,7 +145,7 @@ def test_flow_input_holds_events_until_running_and_can_be_disabled(
 
 @pytest.mark.parametrize("max_counted", [500_000, 7])
 def test_flows_exported_again_add_no_ports(
-    inventory: InventoryIndex, max_counted: int, monkeypatch: pytest.MonkeyPatch
+    kernels: str, inventory: InventoryIndex, max_counted: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Long flows come again at every active timeout: the same 40 ports, seen ten times, are
     40 distinct ports (no scan at 50), whether the window remembers the counted groups or has
