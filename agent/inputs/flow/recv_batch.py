@@ -106,6 +106,7 @@ class BatchReader:
         self._fields = np.frombuffer(memoryview(self._msgs).cast("B"), dtype=layout)
         self._view = memoryview(self._buffer).cast("B")
         self._name_bytes = memoryview(self._names).cast("B")
+        self._name_rows = np.frombuffer(self._name_bytes, np.uint8).reshape(count, SOCKADDR_SIZE)
         self._spelled: dict[bytes, str] = {}
 
     def read(self) -> tuple[list[bytes], list[str]]:
@@ -119,17 +120,21 @@ class BatchReader:
         lengths = self._fields["len"][:got].tolist()
         view, size, names = self._view, self.size, self._name_bytes
         datagrams = [bytes(view[i * size : i * size + n]) for i, n in enumerate(lengths)]
-        spelled = self._spelled
-        senders = []
-        for i in range(got):
-            raw = bytes(names[i * SOCKADDR_SIZE : (i + 1) * SOCKADDR_SIZE])
-            text = spelled.get(raw)
-            if text is None:
-                if len(spelled) >= MAX_NAMES:
-                    spelled.clear()
-                text = spelled[raw] = _spell(raw)
-            senders.append(text)
+        rows = self._name_rows[:got]
+        if got > 1 and bool((rows[1:] == rows[0]).all()):  # the usual case: one exporter
+            return datagrams, [self._spelling(bytes(names[:SOCKADDR_SIZE]))] * got
+        step = SOCKADDR_SIZE
+        senders = [self._spelling(bytes(names[i * step : (i + 1) * step])) for i in range(got)]
         return datagrams, senders
+
+    def _spelling(self, raw: bytes) -> str:
+        spelled = self._spelled
+        text = spelled.get(raw)
+        if text is None:
+            if len(spelled) >= MAX_NAMES:
+                spelled.clear()
+            text = spelled[raw] = _spell(raw)
+        return text
 
 
 def _spell(raw: bytes) -> str:

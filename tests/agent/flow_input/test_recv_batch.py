@@ -72,3 +72,23 @@ def test_the_fallback_reads_the_same() -> None:
             sender.send(data)
         got, senders = _read_all(RecvfromReader(receiver, 16, 65536), len(sent))
         assert got == sent and set(senders) == {"127.0.0.1"}
+
+
+def test_senders_interleaved_in_one_read_keep_their_own_names() -> None:
+    """Two exporters (one on another source port) interleaved within one ``recvmmsg``."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.setblocking(False)
+    with receiver, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:  # fmt: skip
+        a.bind(("127.0.0.2", 0))
+        b.bind(("127.0.0.1", 0))
+        order = [a, a, b, a, b, b, a] * 5
+        for i, sock in enumerate(order):
+            sock.sendto(bytes([i]), receiver.getsockname())
+        got, senders = _read_all(open_reader(receiver, count=64), len(order))
+        assert got == [bytes([i]) for i in range(len(order))]
+        assert senders == [sock.getsockname()[0] for sock in order]
+        b.sendto(b"z", receiver.getsockname())
+        b.sendto(b"z", receiver.getsockname())
+        assert _read_all(open_reader(receiver, count=64), 2) == ([b"z", b"z"], ["127.0.0.1"] * 2)
