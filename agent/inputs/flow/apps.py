@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator
 
+from agent.inputs.flow.key_sums import AppCodes
 from campusguard.config.loader import load_yaml
 from campusguard.config.types import Identifier, StrictModel
 from campusguard.errors import ConfigError
@@ -110,6 +111,16 @@ class AppTable:
                     part[part == 0] = app  # earlier entries win
         for table in self._by_port.values():
             table.flags.writeable = False
+        self.codes = self._codes()  # the same table for the compiled rollup kernel
+
+    def _codes(self) -> AppCodes:
+        """The tables as ``key_sums.add_records`` reads them (copies, read-only)."""
+        port_row = np.full(256, -1, dtype=np.int16)
+        port_row[list(self._by_port)] = np.arange(len(self._by_port), dtype=np.int16)
+        codes = AppCodes(np.stack(list(self._by_port.values())), port_row, self._by_proto.copy())
+        for table in codes:
+            table.flags.writeable = False
+        return codes
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> AppTable:

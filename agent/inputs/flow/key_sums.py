@@ -103,7 +103,7 @@ class _Kernel(NamedTuple):
     """The functions of ``native/key_sums.c``."""
 
     add: Any  # ks_add: rows into a table; returns the row it stopped at (-1: bad arguments)
-    rehash: Any  # ks_rehash: fills new slots for the rows held; 0 or -1
+    move: Any  # ks_move: the rows held into a larger, empty table; 0 or -1
     rollup: Any  # ks_rollup: a batch of records into a rollup's tables and app sums
 
 
@@ -112,21 +112,22 @@ def _bound(lib: ctypes.CDLL) -> _Kernel:
     # arrays go as addresses checked by array_address (dtype, layout, size): ndpointer's checks
     # cost microseconds per argument, per call, and do not check sizes
     ptr, size, word = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
-    # a table: slots, their count, store, capacity, state, seed
-    table: list[Any] = [ptr, size, ptr, size, ptr, word]
+    # a table: store, its slots (rows), capacity (keys), state, seed
+    table: list[Any] = [ptr, size, size, ptr, word]
     add = lib.ks_add
     add.argtypes = [*table, ptr, ptr, ptr, ptr, size, ptr, size, size]
     add.restype = size
-    rehash = lib.ks_rehash
-    rehash.argtypes = [ptr, size, ptr, size, size, word]
-    rehash.restype = size
+    move = lib.ks_move
+    move.argtypes = [ptr, size, ptr, *table]
+    move.restype = size
     rollup = lib.ks_rollup
     rollup.argtypes = [
         *table, *table, ptr, size, size, size,  # talkers, destinations, app sums
-        ptr, ptr, ptr, ptr, ptr, ptr, size, size, ptr,  # the batch, from a record on
+        ptr, size, ptr, ptr,  # the application tables
+        ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, size, size, ptr,  # the batch, from a record on
     ]  # fmt: skip
     rollup.restype = size
-    return _Kernel(add, rehash, rollup)
+    return _Kernel(add, move, rollup)
 
 
 def array_address(array: npt.NDArray[Any], dtype: type[np.generic], size: int) -> int:
@@ -146,29 +147,31 @@ def _kernel() -> _Kernel | None:
 
 
 class _HashTable:
-    """The compiled table (see ``native/key_sums.c``): ``store`` holds one row of 8 words per
-    distinct key (high, low, tag, bytes, packets, flows, zone, unused) in the order first met;
-    ``slots``, twice as many, a power of two, index them. Grows (x2, rehashed) when full."""
+    """The compiled table (see ``native/key_sums.c``): ``store`` has a row of 8 words per slot,
+    twice as many slots as keys it may hold (a power of two); a key's row (high, low, tag,
+    bytes, packets, flows, zone, mark) sits at the slot of its hash and is held while its mark
+    is the table's generation (``state[1]``). Grows (x2, rows moved) when full."""
 
     WORDS: Final = 8
     ZONE: Final = 6
+    MARK: Final = 7
 
     def __init__(self, kernel: _Kernel, capacity: int) -> None:
         self.kernel = kernel
         self.seed = secrets.randbits(64)  # keys are remote addresses: no fixed hash order
-        self.state = np.zeros(1, dtype=np.int64)  # rows held
         self._allocate(max(capacity, 2))  # a record may bring two keys
 
     def _allocate(self, capacity: int) -> None:
+        self.state = np.array([0, 1], dtype=np.int64)  # rows held, generation
         # rows aligned to 64 bytes: one cache line each
-        words = np.zeros(capacity * self.WORDS + self.WORDS - 1, dtype=np.uint64)
+        nslots = 2 * capacity
+        words = np.zeros(nslots * self.WORDS + self.WORDS - 1, dtype=np.uint64)
         skip = (-words.ctypes.data % 64) // words.itemsize
-        self.store: U64 = words[skip : skip + capacity * self.WORDS].reshape(capacity, -1)
-        self.slots: I32 = np.zeros(2 * capacity, dtype=np.int32)
+        self.store: U64 = words[skip : skip + nslots * self.WORDS].reshape(nslots, -1)
+        self._capacity = capacity
         self._args = (
-            array_address(self.slots, np.int32, 2 * capacity), 2 * capacity,
-            array_address(self.store, np.uint64, capacity * self.WORDS), capacity,
-            array_address(self.state, np.int64, 1), self.seed,
+            array_address(self.store, np.uint64, nslots * self.WORDS), nslots, capacity,
+            array_address(self.state, np.int64, 2), self.seed,
         )  # fmt: skip
 
     def __len__(self) -> int:
@@ -176,26 +179,29 @@ class _HashTable:
 
     @property
     def capacity(self) -> int:
-        return int(self.store.shape[0])
+        return self._capacity
 
     def args(self) -> tuple[int, ...]:
         """The table's arguments of the kernel's functions (addresses of arrays it holds)."""
         return self._args
 
     def clear(self) -> None:
+        """No row held: the next generation (the store is zeroed in the unlikely event that
+        the generation would overflow)."""
         self.state[0] = 0
-        self.slots.fill(0)
+        if self.state[1] >= np.iinfo(np.int64).max:
+            self.store.fill(0)
+            self.state[1] = 0
+        self.state[1] += 1
 
     def grow(self) -> None:
         """Twice the capacity, the rows kept."""
-        used = len(self)
-        store = self.store
+        store, nslots, state = self.store, self.store.shape[0], self.state
         self._allocate(2 * self.capacity)
-        self.store[:used] = store[:used]
-        slots, nslots, rows, capacity, _, seed = self._args
-        status = self.kernel.rehash(slots, nslots, rows, capacity, used, seed)
-        if status != 0:
-            raise RuntimeError(f"key_sums: rehash failed ({status})")
+        old = array_address(store, np.uint64, store.size)
+        status = self.kernel.move(old, nslots, array_address(state, np.int64, 2), *self._args)
+        if status != 0 or len(self) != int(state[0]):
+            raise RuntimeError(f"key_sums: moving rows failed ({status})")
 
     def _put(self, high: U64, low: U64, tag: U64, zone: I32, values: U64, start: int) -> int:
         n = high.shape[0]
@@ -224,10 +230,10 @@ class _HashTable:
 
     def rows(self, with_zone: bool) -> Rows3:
         """One row per key, sorted by key (fresh arrays)."""
-        held = self.store[: len(self)]
-        high, low, tag = (np.ascontiguousarray(held[:, i]) for i in range(3))
+        held = np.flatnonzero(self.store[:, self.MARK] == np.uint64(self.state[1]))
+        high, low, tag = (self.store[held, i] for i in range(3))
         order = key_order(high, low, tag)
-        ordered = held.take(order, axis=0)
+        ordered = self.store.take(held.take(order), axis=0)
         zone = ordered[:, self.ZONE].astype(np.int32) if with_zone else None
         values = np.ascontiguousarray(ordered[:, 3:6].T)
         return Rows3(high.take(order), low.take(order), tag.take(order), zone, values)
@@ -364,34 +370,58 @@ def _grown(table: _HashTable, room: int) -> bool:
     return True
 
 
+class AppCodes(NamedTuple):
+    """An application table as the kernel reads it: ``port_apps`` ``(rows, 65536)`` uint16 (the
+    application of each port of a protocol with ports), ``port_row`` ``(256,)`` int16 (each
+    protocol's row there, -1 for none) and ``proto_apps`` ``(256,)`` uint16 (of the protocol
+    alone); a record takes its destination port's, else its source port's, else its
+    protocol's application."""
+
+    port_apps: npt.NDArray[np.uint16]
+    port_row: npt.NDArray[np.int16]
+    proto_apps: npt.NDArray[np.uint16]
+
+
 def add_records(
-    talkers: KeySums, destinations: KeySums, app_sums: U64, napps: int, zone: I32, high: U64,
-    low: U64, app: npt.NDArray[np.uint16], nbytes: U64, packets: U64,
+    talkers: KeySums, destinations: KeySums, app_sums: U64, codes: AppCodes, napps: int,
+    zone: I32, high: U64, low: U64, proto: npt.NDArray[np.uint8],
+    src_port: npt.NDArray[np.uint16], dst_port: npt.NDArray[np.uint16], nbytes: U64,
+    packets: U64,
 ) -> int | None:  # fmt: skip
     """A batch of ``n`` flow records into a rollup in one pass of the compiled kernel, or None
     (nothing done) where it is not in use. ``zone``, ``high``, ``low``: ``(2, n)`` (sources,
-    then destinations; zone < 0: none), contiguous; ``app``, ``nbytes``, ``packets``: ``(n,)``.
-    Each zoned side adds to ``app_sums`` (flat, ``(zone, direction, app, 3)``), to ``talkers``
-    at ``(high, low, direction)`` with its zone and, if the peer has no zone, to
-    ``destinations`` at ``(peer high, peer low, zone)``. Returns the records with no zoned
-    side."""
+    then destinations; zone < 0: none), contiguous; ``proto``, ``src_port``, ``dst_port``,
+    ``nbytes``, ``packets``: ``(n,)``. Each record's application is classified by ``codes``
+    (indexes below ``napps``). Each zoned side adds to ``app_sums`` (flat,
+    ``(zone, direction, app, 3)``), to ``talkers`` at ``(high, low, direction)`` with its zone
+    and, if the peer has no zone, to ``destinations`` at ``(peer high, peer low, zone)``.
+    Returns the records with no zoned side."""
     t, d = talkers.compiled_table(), destinations.compiled_table()
     if t is None or d is None:
         return None
-    n = app.shape[0]
+    n = proto.shape[0]
     nzones = app_sums.shape[0] // (6 * napps)
     unzoned = np.zeros(1, dtype=np.int64)
+    app = np.empty(n, dtype=np.uint16)  # scratch: the kernel's classification
+    rows = codes.port_apps.shape[0]
+    tables = (
+        array_address(codes.port_apps, np.uint16, rows * 65536), rows,
+        array_address(codes.port_row, np.int16, 256),
+        array_address(codes.proto_apps, np.uint16, 256),
+    )  # fmt: skip
     sums = array_address(app_sums, np.uint64, app_sums.shape[0])
     batch = (
         array_address(zone, np.int32, 2 * n), array_address(high, np.uint64, 2 * n),
-        array_address(low, np.uint64, 2 * n), array_address(app, np.uint16, n),
-        array_address(nbytes, np.uint64, n), array_address(packets, np.uint64, n),
+        array_address(low, np.uint64, 2 * n), array_address(proto, np.uint8, n),
+        array_address(src_port, np.uint16, n), array_address(dst_port, np.uint16, n),
+        array_address(app, np.uint16, n), array_address(nbytes, np.uint64, n),
+        array_address(packets, np.uint64, n),
     )  # fmt: skip
     start = 0
     while True:
         stop = int(
             t.kernel.rollup(
-                *t.args(), *d.args(), sums, app_sums.shape[0], nzones, napps,
+                *t.args(), *d.args(), sums, app_sums.shape[0], nzones, napps, *tables,
                 *batch, n, start, array_address(unzoned, np.int64, 1),
             )
         )  # fmt: skip

@@ -22,7 +22,8 @@ Addresses are kept as the two big-endian 64-bit halves of their 16-byte keys (IP
 (:class:`KeySums`), sorted by key as :meth:`FlowRollup.flush` always reported them. Only
 the per-application sums are kept per zone; the per-zone sums are their totals. Where the
 compiled kernel ``key_sums`` is available, everything :meth:`FlowRollup.add` does past the zone
-lookup is one pass in C (:func:`agent.inputs.flow.key_sums.add_records`), with the same results.
+lookup, the applications' classification included, is one pass in C
+(:func:`agent.inputs.flow.key_sums.add_records`), with the same results.
 """
 
 from __future__ import annotations
@@ -161,14 +162,16 @@ class FlowRollup:
             self._add_numpy(batch, sides)
 
     def _add_compiled(self, batch: FlowBatch, sides: _Sides) -> None:
-        """All of :meth:`add` past the zone lookup, in one call of the ``key_sums`` kernel."""
-        app = self.apps.classify(batch.proto, batch.src_port, batch.dst_port)
+        """All of :meth:`add` past the zone lookup (the applications' classification too), in
+        one call of the ``key_sums`` kernel."""
         unzoned = add_records(
-            self._talkers, self._destinations, self._app, len(self.apps.names),
-            np.ascontiguousarray(sides.zone.reshape(-1), dtype=np.int32),
+            self._talkers, self._destinations, self._app, self.apps.codes,
+            len(self.apps.names), np.ascontiguousarray(sides.zone.reshape(-1), dtype=np.int32),
             np.ascontiguousarray(sides.high.reshape(-1), dtype=np.uint64),
             np.ascontiguousarray(sides.low.reshape(-1), dtype=np.uint64),
-            np.ascontiguousarray(app, dtype=np.uint16),
+            np.ascontiguousarray(batch.proto, dtype=np.uint8),
+            np.ascontiguousarray(batch.src_port, dtype=np.uint16),
+            np.ascontiguousarray(batch.dst_port, dtype=np.uint16),
             np.ascontiguousarray(batch.bytes, dtype=np.uint64),
             np.ascontiguousarray(batch.packets, dtype=np.uint64),
         )  # fmt: skip
@@ -230,8 +233,21 @@ class FlowRollup:
         return out
 
     def _top(self, nbytes: U64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        order = np.argsort(-nbytes.astype(np.float64), kind="stable")
-        return order[: self.top_n], order[self.top_n :]
+        """The ``top_n`` rows by bytes (most first, ties by row) and the rest (any order): the
+        same split as a stable sort, found with a partition (only the top rows are sorted)."""
+        key = -nbytes.astype(np.float64)
+        k = self.top_n
+        if k <= 0 or key.shape[0] <= k:
+            order = np.argsort(key, kind="stable")
+            return order[:k], order[k:]
+        bound = np.partition(key, k - 1)[k - 1]  # the k-th smallest key: the last one kept
+        below = np.flatnonzero(key < bound)
+        ties = np.flatnonzero(key == bound)[: k - below.shape[0]]  # the first rows tying
+        chosen = np.concatenate([below, ties])
+        top = chosen[np.argsort(key[chosen], kind="stable")]
+        rest = np.ones(key.shape[0], dtype=bool)
+        rest[top] = False
+        return top, np.flatnonzero(rest)
 
     def _talker_part(self) -> _Part:
         rows = self._talkers.reduced()  # one row per address and direction, by address

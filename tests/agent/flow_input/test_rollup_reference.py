@@ -22,6 +22,7 @@ from agent.inputs.flow import key_sums
 from agent.inputs.flow.addresses import KEY_DTYPE, ZoneResolver
 from agent.inputs.flow.apps import OTHER, AppTable
 from agent.inputs.flow.key_sums import Rows3, radix_order, reduce_rows
+from agent.inputs.flow.native import ENV
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.rollup import FlowRollup
 from agent.inputs.flow.zone_table import ZoneTable
@@ -325,3 +326,18 @@ def test_radix_reduce_sums_per_key(rows: list[tuple[int, int, int, int]]) -> Non
     assert out.values.T.tolist() == [want[k] for k in got_keys]
     assert out.zone is not None
     assert out.zone.tolist() == [first[k] for k in got_keys]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(flows_of(v4_text), flows_of(v6_text)), max_size=30))
+def test_compiled_sides_equal_numpy(flows: list[Flow]) -> None:
+    """The batch's address keys and zones (``FlowRollup._sides``) are the same on both paths."""
+    batch = build(flows) if flows else FlowBatch.empty("ipfix", "192.0.2.1")
+    got = []
+    for path in ("numpy", "compiled"):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(ENV, path)
+            resolver = ZoneResolver(INDEX)
+            sides = FlowRollup(APPS, resolver, 5)._sides(batch)
+        got.append((sides.high.tolist(), sides.low.tolist(), sides.zone.tolist(), resolver.zones))
+    assert got[0] == got[1]

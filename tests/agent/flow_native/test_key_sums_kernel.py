@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.inputs.flow import key_sums
+from agent.inputs.flow.apps import AppEntry, AppTable
 from agent.inputs.flow.key_sums import KeySums, Rows3, add_records
 from agent.inputs.flow.native import ENV
 
@@ -119,35 +120,112 @@ def rollup_tables() -> tuple[KeySums, KeySums]:
     return key_sums_on("compiled", True, 4), key_sums_on("compiled", False, 4)
 
 
+APPS = AppTable(
+    (
+        AppEntry.model_validate({"name": "web", "protocols": ["tcp"], "ports": [80, "8000-8010"]}),
+        AppEntry.model_validate({"name": "dns", "protocols": ["udp", "tcp"], "ports": [53]}),
+        AppEntry.model_validate({"name": "icmp", "protocols": ["icmp"]}),
+        AppEntry.model_validate({"name": "sctp", "protocols": ["sctp"], "ports": ["0-65535"]}),
+    )
+)
+
+
 def batch(n: int) -> dict[str, npt.NDArray[Any]]:
     return {
         "zone": np.zeros(2 * n, dtype=np.int32),
         "high": np.zeros(2 * n, dtype=np.uint64),
         "low": np.arange(2 * n, dtype=np.uint64),
-        "app": np.zeros(n, dtype=np.uint16),
+        "proto": np.full(n, 6, dtype=np.uint8),
+        "src_port": np.full(n, 40000, dtype=np.uint16),
+        "dst_port": np.zeros(n, dtype=np.uint16),
         "nbytes": np.ones(n, dtype=np.uint64),
         "packets": np.ones(n, dtype=np.uint64),
     }
 
 
+def add(talkers: KeySums, destinations: KeySums, sums: U64Array, **cols: Any) -> int | None:
+    napps = len(APPS.names)
+    return add_records(talkers, destinations, sums, APPS.codes, napps, **cols)
+
+
+U64Array = npt.NDArray[np.uint64]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, 6, 17, 47, 58, 132, 255]),
+            st.one_of(st.sampled_from([0, 53, 80, 8005, 8011, 65535]), st.integers(0, 65535)),
+            st.one_of(st.sampled_from([0, 53, 80, 8005, 8011, 65535]), st.integers(0, 65535)),
+            st.sampled_from([-1, 0, 1]),
+            st.sampled_from([-1, 0, 1]),
+        ),
+        max_size=60,
+    )
+)
+def test_rollup_kernel_classifies_as_numpy(records: list[tuple[int, int, int, int, int]]) -> None:
+    """The kernel's applications (seen through its per-app sums) are ``AppTable.classify``'s."""
+    n = len(records)
+    table = np.array(records, dtype=np.int64).reshape(n, 5).T
+    proto, src, dst, src_zone, dst_zone = table
+    cols = {
+        **batch(n),
+        "zone": np.concatenate([src_zone, dst_zone]).astype(np.int32),
+        "proto": proto.astype(np.uint8),
+        "src_port": src.astype(np.uint16),
+        "dst_port": dst.astype(np.uint16),
+    }
+    napps = len(APPS.names)
+    sums = np.zeros(2 * 2 * napps * 3, dtype=np.uint64)
+    talkers, destinations = rollup_tables()  # capacity 4: grown on the way
+    unzoned = add(talkers, destinations, sums, **cols)
+    app = APPS.classify(cols["proto"], cols["src_port"], cols["dst_port"])
+    want = np.zeros((2, 2, napps, 3), dtype=np.uint64)
+    for i in range(n):
+        for zone, direction in ((src_zone[i], 1), (dst_zone[i], 0)):
+            if zone >= 0:
+                want[zone, direction, app[i]] += 1
+    assert sums.reshape(2, 2, napps, 3).tolist() == want.tolist()
+    assert unzoned == int(np.count_nonzero((src_zone < 0) & (dst_zone < 0)))
+
+
 def test_rollup_kernel_checks_its_arguments() -> None:
     talkers, destinations = rollup_tables()
-    sums = np.zeros(2 * 2 * 3 * 3, dtype=np.uint64)  # 2 zones, 3 apps
+    sums = np.zeros(2 * 2 * len(APPS.names) * 3, dtype=np.uint64)  # 2 zones
     cols = batch(10)
-    assert add_records(talkers, destinations, sums, 3, **cols) == 0
+    assert add(talkers, destinations, sums, **cols) == 0
     assert len(talkers) == 20 and len(destinations) == 0
     for name, bad in (
         ("zone", cols["zone"].astype(np.int64)),  # wrong dtype
         ("low", cols["low"].astype(">u8")),  # wrong byte order
         ("high", cols["high"][::2]),  # not contiguous, wrong size
-        ("app", cols["app"][:5]),  # wrong size
+        ("dst_port", cols["dst_port"][:5]),  # wrong size
+        ("proto", cols["proto"].astype(np.uint16)),  # wrong dtype
     ):
         args: dict[str, npt.NDArray[Any]] = {**cols, name: bad}
         with pytest.raises(TypeError):
-            add_records(talkers, destinations, sums, 3, **args)
-    for name, value in (("zone", 2), ("app", 3)):  # out of the sums' range
-        out_of_range = cols[name].copy()
-        out_of_range[-1] = value
-        with pytest.raises(RuntimeError):
-            add_records(talkers, destinations, sums, 3, **{**cols, name: out_of_range})
+            add(talkers, destinations, sums, **args)
+    out_of_range = cols["zone"].copy()
+    out_of_range[-1] = 2  # out of the sums' range
+    with pytest.raises(RuntimeError):
+        add(talkers, destinations, sums, **{**cols, "zone": out_of_range})
+    napps = len(APPS.names)
+    few = sums[: 2 * 2 * (napps - 1) * 3]  # an application index out of range
+    with pytest.raises(RuntimeError):
+        add_records(
+            talkers,
+            destinations,
+            few,
+            APPS.codes,
+            napps - 1,
+            **{
+                **cols,
+                "dst_port": np.full(10, 65535, dtype=np.uint16),
+                "proto": np.full(10, 132, dtype=np.uint8),
+            },
+        )
+    bad_row = APPS.codes._replace(port_row=np.full(256, 3, dtype=np.int16))  # no such row
+    with pytest.raises(RuntimeError):
+        add_records(talkers, destinations, sums, bad_row, napps, **cols)
     assert int(sums.sum()) == 3 * 20 and len(talkers) == 20  # nothing added by bad calls
