@@ -182,9 +182,7 @@ def uptime_relative_ns(
     the export header's uptime (exporters race with their own clock) is a little in the future,
     instead of 49.7 days off either way.
     """
-    delta = (np.asarray(uptime_ms, dtype=np.int64) - marks_ms.astype(np.int64)) & np.int64(
-        0xFFFFFFFF
-    )
-    delta = np.where(delta >= 1 << 31, delta - (1 << 32), delta)
+    wide = np.asarray(uptime_ms, dtype=np.int64) - marks_ms.astype(np.int64)
+    delta = wide.astype(np.uint32).view(np.int32)  # modulo 2**32, read as signed
     result: I64 = np.asarray(export_ns, dtype=np.int64) - delta * np.int64(1_000_000)
     return result
