@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field, field_validator
 
-from agent.inputs.flow.key_sums import AppCodes
+from agent.inputs.flow.key_table import AppCodes
 from campusguard.config.loader import load_yaml
 from campusguard.config.types import Identifier, StrictModel
 from campusguard.errors import ConfigError
@@ -114,7 +114,7 @@ class AppTable:
         self.codes = self._codes()  # the same table for the compiled rollup kernel
 
     def _codes(self) -> AppCodes:
-        """The tables as ``key_sums.add_records`` reads them (copies, read-only)."""
+        """The tables as ``key_table.add_records`` reads them (copies, read-only)."""
         port_row = np.full(256, -1, dtype=np.int16)
         port_row[list(self._by_port)] = np.arange(len(self._by_port), dtype=np.int16)
         codes = AppCodes(np.stack(list(self._by_port.values())), port_row, self._by_proto.copy())

@@ -23,7 +23,7 @@ Addresses are kept as the two big-endian 64-bit halves of their 16-byte keys (IP
 the per-application sums are kept per zone; the per-zone sums are their totals. Where the
 compiled kernel ``key_sums`` is available, everything :meth:`FlowRollup.add` does past the zone
 lookup, the applications' classification included, is one pass in C
-(:func:`agent.inputs.flow.key_sums.add_records`), with the same results.
+(:func:`agent.inputs.flow.key_table.add_records`), with the same results.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ import numpy.typing as npt
 
 from agent.inputs.flow.addresses import KEY_DTYPE, ZoneResolver, address_text, as_keys
 from agent.inputs.flow.apps import OTHER, AppTable
-from agent.inputs.flow.key_sums import KeySums, add_records
+from agent.inputs.flow.key_sums import KeySums
+from agent.inputs.flow.key_table import add_records
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.flow.zone_table import MAPPED_START
 from campusguard.metric import FieldValue, Metric

@@ -22,8 +22,7 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.key_sums import array_address
-from agent.inputs.flow.native import library
+from agent.inputs.flow.native import array_address, library
 from campusguard.inventory.lookup import InventoryIndex
 
 NONE: Final = -1

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from agent.inputs.flow import key_sums
 from agent.inputs.flow.apps import AppEntry, AppTable
-from agent.inputs.flow.key_sums import KeySums, Rows3, add_records
+from agent.inputs.flow.key_sums import KeySums, Rows3
+from agent.inputs.flow.key_table import add_records
 from agent.inputs.flow.native import ENV
 
 U64 = 1 << 64

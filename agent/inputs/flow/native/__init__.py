@@ -17,6 +17,10 @@ import importlib.machinery
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 HERE = Path(__file__).resolve().parent
 ENV = "CAMPUSGUARD_FLOW_KERNELS"
@@ -81,3 +85,14 @@ def summary() -> str:
     if rest:
         parts.append(f"numpy ({', '.join(rest)})")
     return "; ".join(parts) or "numpy"
+
+
+def array_address(array: npt.NDArray[Any], dtype: type[np.generic], size: int) -> int:
+    """The data address of ``array`` for a kernel, once checked to be C-contiguous, of
+    ``dtype`` (native byte order) and of ``size`` items: anything else is an error."""
+    if array.dtype != dtype or not array.flags.c_contiguous or array.size != size:
+        raise TypeError(
+            f"flow kernel: expected {size} C-contiguous {np.dtype(dtype)}, got "
+            f"{array.size} {array.dtype} (contiguous: {array.flags.c_contiguous})"
+        )
+    return int(array.ctypes.data)
