@@ -27,6 +27,7 @@ venv: $(STAMP)
 NATIVE_SRC   := $(wildcard agent/inputs/flow/native/*.c)
 NATIVE_STAMP := $(VENV)/.stamp-native
 $(NATIVE_STAMP): $(STAMP) setup.py $(NATIVE_SRC)
+	$(BIN)/python -m pip install --quiet 'setuptools>=77' wheel
 	$(BIN)/python setup.py --quiet build_ext --inplace
 	@touch $@
 
