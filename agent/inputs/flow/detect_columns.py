@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.inputs.flow.addresses import KEY_DTYPE, V4_MAPPED, Keys, ZoneResolver
-from agent.inputs.flow.native import library
+from agent.inputs.flow.native import array_type, bound
 from agent.inputs.flow.records import FlowBatch
 from agent.inputs.origin import local_rows
 
@@ -111,7 +111,7 @@ class Columns:
         n = len(batch)
         v6 = np.asarray(batch.ip_version) == 6
         has_v6 = batch.src6.shape[0] == n and batch.dst6.shape[0] == n and bool(v6.any())
-        kernel = _kernel()
+        kernel = detect_kernel()
         if has_v6 and kernel is not None:
             src, dst = _ids_compiled(kernel, batch, v6)
         else:
@@ -170,7 +170,7 @@ class AddressCache:
         self.zone = np.full(1 << bits, -1, dtype=np.int32)
         self.flags = np.zeros(1 << bits, dtype=np.uint8)
         self.misses = 0  # addresses resolved through the zone resolver
-        self._kernel = _kernel()
+        self._kernel = detect_kernel()
 
     def fill(self, c: Columns) -> None:
         """Set ``src_zone``, ``dst_zone``, ``src_flags`` and ``dst_flags`` of ``c``."""
@@ -200,7 +200,7 @@ class AddressCache:
             miss = miss[~hit]
         return self.zone[slot], self.flags[slot], miss
 
-    def _lookup_compiled(self, kernel: _Kernel, src: I64, dst: I64
+    def _lookup_compiled(self, kernel: DetectKernel, src: I64, dst: I64
                          ) -> tuple[I32, U8, Positions]:  # fmt: skip
         """:meth:`lookup` in one call of the compiled kernel."""
         n = src.shape[0]
@@ -266,7 +266,7 @@ def _member(values: I64, table: I64) -> Mask:
     return np.asarray(table[at] == values, dtype=bool)
 
 
-def _ids_compiled(kernel: _Kernel, batch: FlowBatch, v6: Mask) -> tuple[I64, I64]:
+def _ids_compiled(kernel: DetectKernel, batch: FlowBatch, v6: Mask) -> tuple[I64, I64]:
     """Source and destination ids of a batch with IPv6 records, in one kernel call."""
     n = len(batch)
     columns = (
@@ -285,28 +285,37 @@ def _ids_compiled(kernel: _Kernel, batch: FlowBatch, v6: Mask) -> tuple[I64, I64
     return src, dst
 
 
-class _Kernel(NamedTuple):
+class DetectKernel(NamedTuple):
+    """The functions of ``native/detect.c``."""
+
     cache_lookup: Callable[..., int]
     address_ids: Callable[..., int]
+    new_groups: Callable[..., int]  # the scan groups new in a window (scan_sources)
+    rehash: Callable[..., int]
 
 
 @cache
-def _bound(lib: ctypes.CDLL) -> _Kernel:
-    """The cache lookup and address ids of the ``detect`` kernel, with their argument types."""
-
-    def array(dtype: type[np.generic]) -> type:
-        return np.ctypeslib.ndpointer(dtype=dtype, flags="C_CONTIGUOUS")
-
-    i64, u8, n = array(np.int64), array(np.uint8), ctypes.c_int64
+def _bound(lib: ctypes.CDLL) -> DetectKernel:
+    """The ``detect`` kernel's functions, with their argument types."""
+    i64, i32, u8, n = (
+        array_type(np.int64),
+        array_type(np.int32),
+        array_type(np.uint8),
+        ctypes.c_int64,
+    )
     lookup = lib.detect_cache_lookup
-    lookup.argtypes = [i64, array(np.int32), u8, n, n, i64, i64, n, array(np.int32), u8, i64, n]
-    lookup.restype = ctypes.c_int64
+    lookup.argtypes = [i64, i32, u8, n, n, i64, i64, n, i32, u8, i64, n]
     ids = lib.detect_address_ids
-    ids.argtypes = [u8, array(np.uint32), array(np.uint32), u8, u8, n, n, i64, i64]
-    ids.restype = ctypes.c_int64
-    return _Kernel(lookup, ids)
+    ids.argtypes = [u8, array_type(np.uint32), array_type(np.uint32), u8, u8, n, n, i64, i64]
+    new_groups = lib.detect_new_groups
+    new_groups.argtypes = [i64, n, i64, n, i64, i64, i64, u8, n, i64, n, n, i64, n]
+    rehash = lib.detect_rehash
+    rehash.argtypes = [i64, n, i64, n, n]
+    for function in (lookup, ids, new_groups, rehash):
+        function.restype = n
+    return DetectKernel(lookup, ids, new_groups, rehash)
 
 
-def _kernel() -> _Kernel | None:
-    lib = library("detect")
-    return None if lib is None else _bound(lib)
+def detect_kernel() -> DetectKernel | None:
+    """The ``detect`` kernel, or None where the numpy code is to be used."""
+    return bound("detect", _bound)

@@ -23,7 +23,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.key_table import ZONE, HashTable, table_kernel
+from agent.inputs.flow.key_table import ZONE, HashTable, key_sums_kernel
 
 Rows = npt.NDArray[np.intp]
 U64 = npt.NDArray[np.uint64]
@@ -114,7 +114,7 @@ class KeySums:
         self._tag: U64 = np.zeros(0, dtype=np.uint64)
         self._zone: I32 = np.zeros(0, dtype=np.int32)
         self._values: U64 = np.zeros((3, 0), dtype=np.uint64)
-        kernel = table_kernel()
+        kernel = key_sums_kernel()
         self._table = None if kernel is None else HashTable(kernel, TABLE_CAPACITY)
         self._sorted: Rows3 | None = None  # the table's rows, by key, until the next change
         self.clear()

@@ -13,7 +13,7 @@ from typing import Any, Final, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.native import array_address, library
+from agent.inputs.flow.native import array_address, bound
 
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
@@ -22,16 +22,18 @@ ZONE: Final = 6
 MARK: Final = 7
 
 
-class _Kernel(NamedTuple):
+class KeySumsKernel(NamedTuple):
     """The functions of ``native/key_sums.c``."""
 
     add: Any  # ks_add: rows into a table; returns the row it stopped at (-1: bad arguments)
     move: Any  # ks_move: the rows held into a larger, empty table; 0 or -1
     rollup: Any  # ks_rollup: a batch of records into a rollup's tables and app sums
+    refs4: Any  # zt_refs4: zone refs of IPv4 values (0, or -1 for bad arguments)
+    refs6: Any  # zt_refs6: zone refs of IPv6 keys (0, or -1 for bad arguments)
 
 
 @cache
-def _bound(lib: ctypes.CDLL) -> _Kernel:
+def _bound(lib: ctypes.CDLL) -> KeySumsKernel:
     # arrays go as addresses checked by array_address (dtype, layout, size): ndpointer's checks
     # cost microseconds per argument, per call, and do not check sizes
     ptr, size, word = ctypes.c_void_p, ctypes.c_int64, ctypes.c_uint64
@@ -50,12 +52,18 @@ def _bound(lib: ctypes.CDLL) -> _Kernel:
         ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, size, size, ptr,  # the batch, from a record on
     ]  # fmt: skip
     rollup.restype = size
-    return _Kernel(add, move, rollup)
+    refs4 = lib.zt_refs4
+    refs4.argtypes = [ptr, size, ptr, size, ptr, ptr, size, ctypes.c_int32, ptr]
+    refs4.restype = size
+    refs6 = lib.zt_refs6
+    refs6.argtypes = [ptr, size, ptr, ptr, ptr, size, ptr]
+    refs6.restype = size
+    return KeySumsKernel(add, move, rollup, refs4, refs6)
 
 
-def table_kernel() -> _Kernel | None:
-    lib = library("key_sums")
-    return None if lib is None else _bound(lib)
+def key_sums_kernel() -> KeySumsKernel | None:
+    """The ``key_sums`` kernel (tables, rollup pass and zone lookups), or None."""
+    return bound("key_sums", _bound)
 
 
 class HashTable:
@@ -64,7 +72,7 @@ class HashTable:
     bytes, packets, flows, zone, mark) sits at the slot of its hash and is held while its mark
     is the table's generation (``state[1]``). Grows (x2, rows moved) when full."""
 
-    def __init__(self, kernel: _Kernel, capacity: int) -> None:
+    def __init__(self, kernel: KeySumsKernel, capacity: int) -> None:
         self.kernel = kernel
         self.seed = secrets.randbits(64)  # keys are remote addresses: no fixed hash order
         self._allocate(max(capacity, 2))  # a record may bring two keys

@@ -18,17 +18,12 @@ when the chunks grow past ``max_rows``.
 
 from __future__ import annotations
 
-import ctypes
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.detect_columns import V6_BIT, mix
-from agent.inputs.flow.native import library
+from agent.inputs.flow.detect_columns import V6_BIT, DetectKernel, detect_kernel, mix
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -97,7 +92,7 @@ class CountedGroups:
 
     def __init__(self) -> None:
         self._hashes: set[int] = set()
-        self._kernel = _kernel()
+        self._kernel = detect_kernel()
         slots = 0 if self._kernel is None else _FIRST_SLOTS  # the numpy path needs no table
         self._table = np.zeros(slots * _GROUP_WORDS, dtype=np.int64)
         self._state = np.array([0, 1, 0], dtype=np.int64)  # groups, first batch, last batch
@@ -137,7 +132,7 @@ class CountedGroups:
         fresh = np.isin(hashes, np.fromiter(new, np.uint64, len(new)))
         return (groups[0][fresh], src[fresh], dst[fresh], port[fresh], proto[fresh])
 
-    def _fresh_rows(self, kernel: _Kernel, src: I64, dst: I64, port: I64, proto: U8,
+    def _fresh_rows(self, kernel: DetectKernel, src: I64, dst: I64, port: I64, proto: U8,
                     rows: Rows) -> I64:  # fmt: skip
         """The first of ``rows`` of each group new in the window (the compiled path)."""
         n = src.shape[0]
@@ -156,7 +151,7 @@ class CountedGroups:
             raise RuntimeError(f"detect_new_groups failed ({found})")
         return out[:found]
 
-    def _make_room(self, kernel: _Kernel, more: int) -> None:
+    def _make_room(self, kernel: DetectKernel, more: int) -> None:
         """Grow the table so that ``more`` groups fit at a load of at most 3/4."""
         slots = self._table.shape[0] // _GROUP_WORDS
         need = int(self._state[0]) + more + 1
@@ -170,33 +165,6 @@ class CountedGroups:
         if moved != int(self._state[0]):
             raise RuntimeError(f"detect_rehash moved {moved} of {int(self._state[0])} groups")
         self._table = table
-
-
-class _Kernel(NamedTuple):
-    new_groups: Callable[..., int]
-    rehash: Callable[..., int]
-
-
-@cache
-def _bound(lib: ctypes.CDLL) -> _Kernel:
-    """The scan group functions of the ``detect`` kernel, with their argument types."""
-
-    def array(dtype: type[np.generic]) -> type:
-        return np.ctypeslib.ndpointer(dtype=dtype, flags="C_CONTIGUOUS")
-
-    i64, n = array(np.int64), ctypes.c_int64
-    new_groups = lib.detect_new_groups
-    new_groups.argtypes = [i64, n, i64, n, i64, i64, i64, array(np.uint8), n, i64, n, n, i64, n]
-    new_groups.restype = ctypes.c_int64
-    rehash = lib.detect_rehash
-    rehash.argtypes = [i64, n, i64, n, n]
-    rehash.restype = ctypes.c_int64
-    return _Kernel(new_groups, rehash)
-
-
-def _kernel() -> _Kernel | None:
-    lib = library("detect")
-    return None if lib is None else _bound(lib)
 
 
 @dataclass

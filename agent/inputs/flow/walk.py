@@ -23,7 +23,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.native import library
+from agent.inputs.flow.native import array_type, bound
 
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
@@ -76,9 +76,7 @@ class Kernel:
 
 @cache
 def _bound(lib: ctypes.CDLL) -> Kernel:
-    u8 = np.ctypeslib.ndpointer(dtype=np.uint8, flags="C_CONTIGUOUS")
-    i64 = np.ctypeslib.ndpointer(dtype=np.int64, flags="C_CONTIGUOUS")
-    flag = np.ctypeslib.ndpointer(dtype=np.bool_, flags="C_CONTIGUOUS")
+    u8, i64, flag = array_type(np.uint8), array_type(np.int64), array_type(np.bool_)
     n = ctypes.c_int64
     lib.walk.argtypes = [u8, n, i64, i64, n, i64, flag, i64, n]
     lib.walk.restype = n
@@ -88,8 +86,7 @@ def _bound(lib: ctypes.CDLL) -> Kernel:
 
 
 def _kernel() -> Kernel | None:
-    lib = library("walk")
-    return None if lib is None else _bound(lib)
+    return bound("walk", _bound)
 
 
 def _plain(buf: U8, starts: I64, lengths: I64) -> bool:

@@ -13,16 +13,15 @@ keys (IPv4-mapped IPv6 addresses are IPv4 and never looked up there). Where the 
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 from collections.abc import Callable, Iterable
-from functools import cache
-from typing import Any, Final, NamedTuple
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from agent.inputs.flow.native import array_address, library
+from agent.inputs.flow.key_table import key_sums_kernel
+from agent.inputs.flow.native import array_address
 from campusguard.inventory.lookup import InventoryIndex
 
 NONE: Final = -1
@@ -35,31 +34,6 @@ MAPPED_END: Final = 1 << 48
 
 ZoneRef = tuple[str, str]
 I32 = npt.NDArray[np.int32]
-
-
-class _Lookups(NamedTuple):
-    """The zone lookups of ``native/key_sums.c`` (0, or -1 for bad arguments)."""
-
-    refs4: Any
-    refs6: Any
-
-
-@cache
-def _bound(lib: ctypes.CDLL) -> _Lookups:
-    # arrays as addresses checked by array_address (dtype, layout and size)
-    ptr, size = ctypes.c_void_p, ctypes.c_int64
-    refs4 = lib.zt_refs4
-    refs4.argtypes = [ptr, size, ptr, size, ptr, ptr, size, ctypes.c_int32, ptr]
-    refs4.restype = size
-    refs6 = lib.zt_refs6
-    refs6.argtypes = [ptr, size, ptr, ptr, ptr, size, ptr]
-    refs6.restype = size
-    return _Lookups(refs4, refs6)
-
-
-def _kernel() -> _Lookups | None:
-    lib = library("key_sums")
-    return None if lib is None else _bound(lib)
 
 
 def _bounds(prefixes: Iterable[tuple[int, int]], bits: int) -> list[int]:
@@ -125,7 +99,7 @@ class ZoneTable:
         self._high6 = np.ascontiguousarray(halves[:, 0])
         self._low6 = np.ascontiguousarray(halves[:, 1])
         self.refs = list(self.ref_ids)
-        self._kernel = _kernel()
+        self._kernel = key_sums_kernel()
 
     @staticmethod
     def _table(

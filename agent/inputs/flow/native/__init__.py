@@ -15,9 +15,10 @@ from __future__ import annotations
 import ctypes
 import importlib.machinery
 import os
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,7 @@ import numpy.typing as npt
 HERE = Path(__file__).resolve().parent
 ENV = "CAMPUSGUARD_FLOW_KERNELS"
 MODES = ("auto", "numpy", "compiled")
+T = TypeVar("T")
 
 
 class KernelError(RuntimeError):
@@ -70,6 +72,18 @@ def library(name: str) -> ctypes.CDLL | None:
             "compiler (apt-get install gcc libc6-dev) and run make native (or pip install -e .)"
         )
     return lib
+
+
+def bound(name: str, bind: Callable[[ctypes.CDLL], T]) -> T | None:
+    """Kernel ``name`` through ``bind`` (a cached function that sets the argument types of its
+    functions and returns them), or ``None`` where the numpy code is to be used."""
+    lib = library(name)
+    return None if lib is None else bind(lib)
+
+
+def array_type(dtype: type[np.generic]) -> type:
+    """A ctypes argument type for C-contiguous arrays of ``dtype`` (others are refused)."""
+    return np.ctypeslib.ndpointer(dtype=dtype, flags="C_CONTIGUOUS")
 
 
 def available() -> list[str]:
